@@ -1,0 +1,106 @@
+"""Notebooks: committed clean, thin, and executed by papermill in a real kernel (smoke preset)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from workbench.cli import main
+from workbench.experiments.reports import chromium_available
+from workbench.experiments.reproduce import list_notebooks, reproduce
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = list_notebooks(ROOT / "notebooks")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_is_clean_and_thin(path: Path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert [c for c in code if "parameters" in c.metadata.get("tags", [])], "no parameters cell"
+    for cell in code:
+        assert not cell.get("outputs") and cell.get("execution_count") is None, "commit it stripped"
+        assert not re.search(r"^\s*(def|class)\s", cell.source, re.M), "logic belongs in workbench/"
+
+
+def test_model_size_notebook_runs_in_a_real_kernel(tmp_path: Path) -> None:
+    result = reproduce(
+        "smoke",
+        only=["01_model_size_scaling"],
+        notebooks_dir=ROOT / "notebooks",
+        reports_root=tmp_path,
+    )
+    assert not result.failed, result.failed
+    out = tmp_path / "smoke"
+    costs = pd.read_csv(out / "tables" / "backbone_costs.csv")
+    assert list(costs["model"]) == ["vanilla", "resnet14", "resnet20", "resnet38", "resnet74"]
+    ratios = pd.read_csv(out / "tables" / "backbone_paper_ratios.csv")
+    assert ratios.loc[0, "measured"] == pytest.approx(5.83, abs=0.01)
+    html = (out / "figures" / "backbone_costs.html").read_text()
+    assert 'src="plotly.min.js"' in html and (out / "figures" / "plotly.min.js").exists()
+    index = (out / "index.md").read_text()
+    assert "backbone_costs" in index and "preset=smoke" in index
+    if chromium_available():
+        assert (out / "figures" / "backbone_costs.png").stat().st_size > 10_000
+    else:
+        assert "PNG skipped" in index
+    executed = nbformat.read(out / "notebooks" / "01_model_size_scaling.ipynb", as_version=4)
+    assert any(c.get("outputs") for c in executed.cells if c.cell_type == "code")
+
+
+def _write_notebook(path: Path, cells: list[str]) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    params = nbformat.v4.new_code_cell('preset = "smoke"\nreport_dir = "."')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params] + [nbformat.v4.new_code_cell(c) for c in cells]
+    nbformat.write(nb, path)
+
+
+def test_failing_notebook_names_notebook_and_cell(tmp_path: Path, capsys) -> None:
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    _write_notebook(nbs / "01_ok.ipynb", ["x = 1"])
+    _write_notebook(nbs / "02_broken.ipynb", ["y = 2", "raise ValueError('boom')"])
+    code = main(["reproduce", "--notebooks", str(nbs), "--reports", str(tmp_path / "rep")])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "02_broken.ipynb: cell 3 (`raise ValueError('boom')`) raised ValueError: boom" in err
+    index = (tmp_path / "rep" / "smoke" / "index.md").read_text()
+    assert "01_ok](notebooks/01_ok.ipynb): ok" in index and "FAILED" in index
+
+
+def test_unknown_parameter_is_rejected_before_running(tmp_path: Path) -> None:
+    _write_notebook(tmp_path / "01_x.ipynb", ["x = 1"])
+    with pytest.raises(ValueError, match="unknown passed: \\['steps'\\]"):
+        reproduce(
+            "smoke",
+            notebooks_dir=tmp_path,
+            reports_root=tmp_path / "r",
+            extra_parameters={"steps": 5},
+        )
+
+
+def test_unknown_preset_lists_valid_ones(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="laptop"):
+        reproduce("laptp", notebooks_dir=ROOT / "notebooks", reports_root=tmp_path)
+
+
+def test_manifest_is_json(tmp_path: Path) -> None:
+    from workbench.experiments.reports import ReportWriter, read_manifest
+
+    writer = ReportWriter(tmp_path, notebook="t", png=False)
+    writer.save_table(pd.DataFrame({"a": [1]}), "t1", "cap")
+    [entry] = read_manifest(tmp_path)
+    assert entry["files"] == ["tables/t1.csv", "tables/t1.md"]
+    assert json.loads((tmp_path / ".manifest" / "table__t1.json").read_text())["caption"] == "cap"

@@ -1,0 +1,1 @@
+"""Presets, provenance, report writing and the papermill reproduction runner."""

@@ -1,0 +1,56 @@
+"""What produced a result: package versions, git commit, host, time (written beside results)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.metadata
+import os
+import platform
+import subprocess
+from pathlib import Path
+
+PACKAGES = (
+    "torch", "numpy", "gymnasium", "ale-py", "envpool", "pandas", "plotly", "kaleido", "papermill",
+    "workbench",
+)  # fmt: skip
+
+
+def package_versions(packages: tuple[str, ...] = PACKAGES) -> dict[str, str | None]:
+    """Installed version of each package, None when missing."""
+    versions: dict[str, str | None] = {}
+    for name in packages:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def git_commit(root: str | Path = ".") -> dict[str, str | bool | None]:
+    """The commit of the repository at `root` and whether the work tree has changes."""
+
+    def git(*args: str) -> str | None:
+        try:
+            out = subprocess.run(
+                ["git", *args], cwd=root, capture_output=True, text=True, timeout=10
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return out.stdout.strip() if out.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {"commit": commit, "dirty": bool(status) if status is not None else None}
+
+
+def environment_info(root: str | Path = ".") -> dict:
+    """Everything needed to say where and with what a result was produced."""
+    return {
+        "time_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "host": platform.node(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpu_count": os.cpu_count(),
+        "packages": package_versions(),
+        "git": git_commit(root),
+    }

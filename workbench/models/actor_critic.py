@@ -1,0 +1,46 @@
+"""Actor-critic agent: any registered backbone plus two light linear heads (A2D Sec. 4.1)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from workbench.models.registry import create_model
+
+
+class ActorCritic(nn.Module):
+    """Backbone -> actor Linear(features -> |A|) logits and critic Linear(features -> 1)."""
+
+    def __init__(self, backbone: nn.Module, num_actions: int) -> None:
+        super().__init__()
+        if num_actions < 1:
+            raise ValueError(f"num_actions must be >= 1, got {num_actions}")
+        features = int(backbone.out_features)
+        self.backbone = backbone
+        self.actor = nn.Linear(features, num_actions)
+        self.critic = nn.Linear(features, 1)
+        # Small actor init gives a near-uniform initial policy (as in common A2C/PPO code).
+        nn.init.orthogonal_(self.actor.weight, gain=0.01)
+        nn.init.zeros_(self.actor.bias)
+        nn.init.orthogonal_(self.critic.weight, gain=1.0)
+        nn.init.zeros_(self.critic.bias)
+
+    def forward_features(self, obs: torch.Tensor) -> torch.Tensor:
+        """Features (B, F) from observations; uint8 frames are scaled to [0, 1]."""
+        x = obs.float() / 255.0 if obs.dtype == torch.uint8 else obs
+        return self.backbone(x)
+
+    def forward_head(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits (B, |A|) and values (B,) from features."""
+        return self.actor(features), self.critic(features).squeeze(-1)
+
+    def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.forward_head(self.forward_features(obs))
+
+
+def create_agent(
+    name: str, num_actions: int, *, in_channels: int = 4, input_size: int = 84
+) -> ActorCritic:
+    """An ActorCritic on the registered backbone `name`."""
+    backbone = create_model(name, in_channels=in_channels, input_size=input_size)
+    return ActorCritic(backbone, num_actions)
