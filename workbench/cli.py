@@ -1,10 +1,76 @@
-"""Command line: `workbench profile | models | games | reproduce`."""
+"""Command line: `workbench train | eval | profile | models | games | reproduce`."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from pathlib import Path
+
+
+def parse_steps(text: str) -> int:
+    """An integer count that may be written as 1e6 or 1_000_000; rejects fractions and <= 0."""
+    try:
+        value = float(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value <= 0 or value != int(value):
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return int(value)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from workbench.config import A2CConfig
+    from workbench.experiments.runs import run_name
+    from workbench.rl.a2c import train
+
+    cfg = A2CConfig(
+        game=args.game,
+        model=args.model,
+        total_steps=args.steps,
+        seed=args.seed,
+        num_envs=args.num_envs,
+        backend=args.backend,
+        tag=args.tag,
+        eval_interval=args.eval_interval or max(args.steps // 10, 1),
+        eval_episodes=args.eval_episodes,
+        checkpoint_interval=args.checkpoint_interval or args.steps,
+        log_interval=min(10_000, args.steps),
+    )
+    run_dir = args.out / run_name(cfg.game, cfg.model, cfg.tag, cfg.seed)
+    result = train(cfg, run_dir)
+    print(f"run: {result.run_dir} ({result.steps:,} agent steps)")
+    if len(result.evals):
+        last = result.evals.iloc[-1]
+        print(
+            f"test score at {int(last['step']):,} steps: {last['mean']:.1f} +- {last['std']:.1f} "
+            f"({int(last['episodes'])} episodes)"
+        )
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from workbench.experiments.runs import load_checkpoint_file
+    from workbench.models import create_agent
+    from workbench.rl.evaluation import evaluate
+
+    state = load_checkpoint_file(args.run / "checkpoints" / f"{args.checkpoint}.pt")
+    config = state["config"]
+    agent = create_agent(config["model"], state["num_actions"])
+    agent.load_state_dict(state["model"])
+    result = evaluate(
+        agent,
+        config["game"],
+        episodes=args.episodes,
+        greedy=args.greedy,
+        seed=args.seed,
+        backend=config.get("backend", "auto"),
+        progress=True,
+    )
+    summary = result.summary()
+    (args.run / f"eval_{args.checkpoint}.json").write_text(json.dumps(summary, indent=2))
+    print(json.dumps({k: summary[k] for k in ("game", "episodes", "mean", "std", "min", "max")}))
+    return 0
 
 
 def _profile(args: argparse.Namespace) -> int:
@@ -58,6 +124,28 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="workbench", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
+    p = sub.add_parser("train", help="train an A2C agent (A2D Sec. 4.1 settings)")
+    p.add_argument("--game", default="Breakout")
+    p.add_argument("--model", default="vanilla")
+    p.add_argument("--steps", type=parse_steps, default=1_000_000, help="agent steps, e.g. 1e6")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--num-envs", type=int, default=16)
+    p.add_argument("--backend", default="auto", help="auto | gymnasium | envpool")
+    p.add_argument("--tag", default="a2c")
+    p.add_argument("--eval-interval", type=parse_steps, help="default: a tenth of --steps")
+    p.add_argument("--eval-episodes", type=int, default=30)
+    p.add_argument("--checkpoint-interval", type=parse_steps, help="default: --steps")
+    p.add_argument("--out", type=Path, default=Path("runs"))
+    p.set_defaults(func=_train)
+
+    p = sub.add_parser("eval", help="30-episode test score of a run's checkpoint")
+    p.add_argument("--run", type=Path, required=True)
+    p.add_argument("--episodes", type=int, default=30)
+    p.add_argument("--checkpoint", default="latest", help="latest | best")
+    p.add_argument("--greedy", action="store_true")
+    p.add_argument("--seed", type=int, default=12345)
+    p.set_defaults(func=_eval)
+
     p = sub.add_parser("profile", help="params, MACs, per-layer table and CPU latency of a model")
     p.add_argument("--model", required=True)
     p.add_argument("--num-actions", type=int, default=18, help="actor head size (18: full set)")
@@ -88,6 +176,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, ImportError, FileNotFoundError) as exc:
+    except (ValueError, ImportError, FileNotFoundError, RuntimeError) as exc:
         print(f"workbench {args.command}: error: {exc}", file=sys.stderr)
         return 2

@@ -1,0 +1,149 @@
+"""A2C end to end on real Breakout: determinism, exact resume, checkpoints, divergence, CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+from workbench.cli import main
+from workbench.config import A2CConfig
+from workbench.experiments.runs import CheckpointError, load_checkpoint_file, load_runs
+from workbench.rl.a2c import TrainingDiverged, train
+
+SMALL = {
+    "game": "Breakout",
+    "model": "vanilla",
+    "total_steps": 640,
+    "num_envs": 8,
+    "eval_interval": 640,
+    "eval_episodes": 2,
+    "checkpoint_interval": 320,
+    "log_interval": 80,
+    "backend": "gymnasium",
+}
+
+
+def _weights(run: Path) -> dict[str, torch.Tensor]:
+    return load_checkpoint_file(run / "checkpoints" / "latest.pt")["model"]
+
+
+def _same(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.fixture(scope="module")
+def reference_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("ref") / "run"
+    result = train(A2CConfig(**SMALL), path, progress=False)
+    assert result.completed and result.steps == 640
+    return path
+
+
+def test_run_folder_contents(reference_run: Path) -> None:
+    for name in (
+        "config.json",
+        "env.json",
+        "metrics.csv",
+        "evals.csv",
+        "checkpoints/latest.pt",
+        "checkpoints/best.pt",
+    ):
+        assert (reference_run / name).exists(), name
+    env = json.loads((reference_run / "env.json").read_text())
+    assert env["packages"]["torch"] and "commit" in env["git"]
+    evals = pd.read_csv(reference_run / "evals.csv")
+    assert list(evals["step"]) == [640] and evals.loc[0, "episodes"] == 2
+    metrics = pd.read_csv(reference_run / "metrics.csv")
+    assert metrics["step"].is_monotonic_increasing and metrics["lr"].iloc[-1] < 1e-3
+
+
+def test_same_seed_same_numbers(reference_run: Path, tmp_path: Path) -> None:
+    train(A2CConfig(**SMALL), tmp_path / "again", progress=False)
+    assert _same(_weights(reference_run), _weights(tmp_path / "again"))
+    pd.testing.assert_frame_equal(
+        pd.read_csv(reference_run / "metrics.csv").drop(columns="steps_per_s"),
+        pd.read_csv(tmp_path / "again" / "metrics.csv").drop(columns="steps_per_s"),
+    )
+
+
+def test_other_seed_other_numbers(reference_run: Path, tmp_path: Path) -> None:
+    train(A2CConfig(**{**SMALL, "seed": 1}), tmp_path / "s1", progress=False)
+    assert not _same(_weights(reference_run), _weights(tmp_path / "s1"))
+
+
+def test_resume_equals_uninterrupted(reference_run: Path, tmp_path: Path) -> None:
+    path = tmp_path / "resumed"
+    first = train(A2CConfig(**SMALL), path, progress=False, stop_after_segments=1)
+    assert not first.completed and first.steps == 320
+    # a killed run may have logged past its checkpoint: resume must drop those rows
+    metrics = pd.read_csv(path / "metrics.csv")
+    metrics.iloc[[-1]].assign(step=999_999).to_csv(
+        path / "metrics.csv", mode="a", header=False, index=False
+    )
+    second = train(A2CConfig(**SMALL), path, progress=False)
+    assert second.completed
+    assert _same(_weights(reference_run), _weights(path))
+    pd.testing.assert_frame_equal(
+        pd.read_csv(reference_run / "evals.csv"), pd.read_csv(path / "evals.csv")
+    )
+    assert pd.read_csv(path / "metrics.csv")["step"].max() == 640
+
+
+def test_corrupted_checkpoint_is_refused(reference_run: Path, tmp_path: Path) -> None:
+    ckpt = reference_run / "checkpoints" / "latest.pt"
+    bad = tmp_path / "latest.pt"
+    bad.write_bytes(ckpt.read_bytes()[:1000])
+    (tmp_path / "latest.pt.sha256").write_text((ckpt.parent / "latest.pt.sha256").read_text())
+    with pytest.raises(CheckpointError, match="corrupted or truncated"):
+        load_checkpoint_file(bad)
+    (tmp_path / "latest.pt.sha256").unlink()
+    with pytest.raises(CheckpointError, match="cannot be loaded"):
+        load_checkpoint_file(bad)
+
+
+def test_other_config_in_same_folder_is_refused(reference_run: Path) -> None:
+    with pytest.raises(ValueError, match="another config"):
+        train(A2CConfig(**{**SMALL, "lr": 5e-4}), reference_run, progress=False)
+
+
+def test_divergence_stops_and_keeps_checkpoint(tmp_path: Path) -> None:
+    cfg = A2CConfig(**{**SMALL, "lr": 1e30, "max_grad_norm": 1e30})
+    with pytest.raises(TrainingDiverged, match="last good checkpoint"):
+        train(cfg, tmp_path / "nan", progress=False)
+    failure = json.loads((tmp_path / "nan" / "failure.json").read_text())
+    assert failure["step"] >= 0
+
+
+def test_load_runs(reference_run: Path) -> None:
+    df = load_runs(reference_run.parent)
+    assert {"step", "mean", "game", "model", "seed", "run"} <= set(df.columns)
+
+
+def test_cli_train_then_eval(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    code = main(
+        [
+            "train",
+            "--game",
+            "Pong",
+            "--steps",
+            "320",
+            "--num-envs",
+            "8",
+            "--eval-episodes",
+            "1",
+            "--backend",
+            "envpool",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    assert code == 0
+    run = tmp_path / "Pong__vanilla__a2c__s0"
+    assert "test score at 320 steps" in capsys.readouterr().out
+    assert main(["eval", "--run", str(run), "--episodes", "2"]) == 0
+    summary = json.loads((run / "eval_latest.json").read_text())
+    assert len(summary["scores"]) == 2 and -21 <= summary["mean"] <= 21

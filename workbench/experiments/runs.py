@@ -1,0 +1,154 @@
+"""Run folders: config, provenance, CSV logs, atomic checksummed checkpoints, and load_runs().
+
+Layout of `runs/<game>__<model>__<tag>__s<seed>/`:
+  config.json, env.json, metrics.csv, episodes.csv, evals.csv, failure.json (only on divergence),
+  checkpoints/latest.pt (+ .sha256), checkpoints/best.pt (+ .sha256).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import hashlib
+import io
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+
+from workbench.experiments.provenance import environment_info
+
+LOGS = ("metrics.csv", "episodes.csv", "evals.csv")
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that is missing, truncated or corrupted; never used silently."""
+
+
+def run_name(game: str, model: str, tag: str, seed: int) -> str:
+    """Folder name of a run: `<game>__<model>__<tag>__s<seed>`."""
+    return f"{game}__{model}__{tag}__s{seed}"
+
+
+def config_hash(config: dict) -> str:
+    """Short stable hash of a config dict (keys sorted)."""
+    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+class RunDir:
+    """One run's folder; creating it on an existing folder with another config is an error."""
+
+    def __init__(self, path: str | Path, config: Any) -> None:
+        self.path = Path(path)
+        self.config = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else config
+        (self.path / "checkpoints").mkdir(parents=True, exist_ok=True)
+        cfg_file = self.path / "config.json"
+        if cfg_file.exists():
+            old = json.loads(cfg_file.read_text())
+            if old != self.config:
+                diff = {k: (old.get(k), v) for k, v in self.config.items() if old.get(k) != v}
+                raise ValueError(
+                    f"{self.path} holds a run with another config (old, new): {diff}. "
+                    "Use another --out/--tag, or delete the folder to start over."
+                )
+        else:
+            cfg_file.write_text(json.dumps(self.config, indent=2))
+        (self.path / "env.json").write_text(json.dumps(environment_info(), indent=2))
+
+    # --- logs -------------------------------------------------------------------------------
+    def append(self, log: str, rows: list[dict]) -> None:
+        """Append rows to a CSV log, writing the header the first time."""
+        if not rows:
+            return
+        path = self.path / log
+        new = not path.exists()
+        with open(path, "a", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            if new:
+                writer.writeheader()
+            writer.writerows(rows)
+
+    def truncate_logs(self, step: int) -> None:
+        """Drop log rows after `step` (written by a run killed after its last checkpoint)."""
+        for log in LOGS:
+            path = self.path / log
+            if path.exists() and path.stat().st_size:
+                df = pd.read_csv(path)
+                df[df["step"] <= step].to_csv(path, index=False)
+
+    def read(self, log: str) -> pd.DataFrame:
+        """A CSV log as a DataFrame (empty when not written yet)."""
+        path = self.path / log
+        return pd.read_csv(path) if path.exists() and path.stat().st_size else pd.DataFrame()
+
+    # --- checkpoints --------------------------------------------------------------------------
+    def save_checkpoint(self, state: dict, name: str = "latest") -> Path:
+        """Write checkpoints/<name>.pt atomically with a sha256 sidecar."""
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        data = buffer.getvalue()
+        path = self.path / "checkpoints" / f"{name}.pt"
+        _atomic_write_bytes(path, data)
+        _atomic_write_bytes(
+            path.with_suffix(".pt.sha256"), hashlib.sha256(data).hexdigest().encode()
+        )
+        return path
+
+    def has_checkpoint(self, name: str = "latest") -> bool:
+        """Whether checkpoints/<name>.pt exists."""
+        return (self.path / "checkpoints" / f"{name}.pt").exists()
+
+    def load_checkpoint(self, name: str = "latest") -> dict:
+        """Load and verify checkpoints/<name>.pt; CheckpointError when missing or corrupted."""
+        return load_checkpoint_file(self.path / "checkpoints" / f"{name}.pt")
+
+    def write_json(self, name: str, data: dict) -> None:
+        """Write a JSON file into the run folder atomically."""
+        _atomic_write_bytes(self.path / name, json.dumps(data, indent=2).encode())
+
+
+def load_checkpoint_file(path: str | Path) -> dict:
+    """Load a checkpoint after checking its sha256; CheckpointError says what is wrong."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"no checkpoint at {path}")
+    data = path.read_bytes()
+    digest_file = path.with_suffix(".pt.sha256")
+    if digest_file.exists() and digest_file.read_text().strip() != hashlib.sha256(data).hexdigest():
+        raise CheckpointError(
+            f"{path} is corrupted or truncated (sha256 differs from {digest_file.name}); "
+            "delete it to restart from scratch or restore it from a copy"
+        )
+    try:
+        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=False)
+    except Exception as exc:
+        raise CheckpointError(f"{path} cannot be loaded ({type(exc).__name__}: {exc})") from exc
+
+
+def load_runs(root: str | Path, log: str = "evals.csv") -> pd.DataFrame:
+    """One tidy DataFrame of `log` across every run folder under `root`, with config columns."""
+    frames = []
+    for cfg_file in sorted(Path(root).glob("**/config.json")):
+        path = cfg_file.parent / log
+        if not path.exists() or not path.stat().st_size:
+            continue
+        df = pd.read_csv(path)
+        config = json.loads(cfg_file.read_text())
+        for key in ("game", "model", "seed", "tag", "distill"):
+            if key in config:
+                df[key] = config[key]
+        df["run"] = cfg_file.parent.name
+        frames.append(df)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

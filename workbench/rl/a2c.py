@@ -1,0 +1,266 @@
+"""Synchronous advantage actor-critic (A2D Sec. 3, 4.1): one training loop, top to bottom.
+
+Training runs in segments of `checkpoint_interval` agent steps. Each segment starts from envs
+freshly seeded with (seed, segment); its last rollout bootstraps from the critic like any other.
+A checkpoint at a segment's end therefore holds the whole state of the run, so a resumed run
+gives exactly the numbers of an uninterrupted one on CPU, with either env backend.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from workbench.config import A2CConfig
+from workbench.envs import make_atari_env
+from workbench.experiments.runs import RunDir
+from workbench.models import create_agent
+from workbench.progress import progress_bar
+from workbench.rl.evaluation import evaluate, select_actions
+from workbench.rl.losses import a2c_loss, nstep_returns
+from workbench.rl.schedules import a2d_learning_rate
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+@dataclass
+class TrainResult:
+    """Where the run lives and what it reached."""
+
+    run_dir: Path
+    steps: int
+    evals: pd.DataFrame
+    completed: bool
+
+
+def segment_seed(seed: int, segment: int) -> int:
+    """Seed of a segment's envs and action sampling."""
+    return seed * 100_003 + segment
+
+
+def train(
+    cfg: A2CConfig,
+    run_dir: str | Path,
+    *,
+    progress: bool | None = None,
+    stop_after_segments: int | None = None,
+) -> TrainResult:
+    """Train (or resume) an A2C agent into `run_dir`; `stop_after_segments` pauses early."""
+    run = RunDir(run_dir, cfg)
+    spu = cfg.steps_per_update
+    total_updates = math.ceil(cfg.total_steps / spu)
+    updates_per_segment = max(1, math.ceil(cfg.checkpoint_interval / spu))
+
+    # --- agent, optimiser, and the state of a previous run in this folder --------------------
+    torch.manual_seed(cfg.seed)
+    env = make_atari_env(
+        cfg.game, cfg.num_envs, mode="train", backend=cfg.backend, seed=segment_seed(cfg.seed, 0)
+    )
+    agent = create_agent(cfg.model, env.num_actions).train()
+    env.close()
+    optimizer = torch.optim.RMSprop(
+        agent.parameters(), lr=cfg.lr, alpha=cfg.rmsprop_alpha, eps=cfg.rmsprop_eps
+    )
+    update, best_score, recent = 0, -math.inf, deque(maxlen=100)
+    if run.has_checkpoint():
+        state = run.load_checkpoint()
+        agent.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        update, best_score = state["update"], state["best_score"]
+        recent.extend(state["recent_returns"])
+    run.truncate_logs(update * spu)
+
+    bar = progress_bar(total_updates * spu, f"a2c {cfg.game} {cfg.model}", progress)
+    bar.update(update * spu)
+    next_log = (update * spu // cfg.log_interval + 1) * cfg.log_interval
+    next_eval = (update * spu // cfg.eval_interval + 1) * cfg.eval_interval
+    segments_done, t0, steps_at_t0 = 0, time.perf_counter(), update * spu
+    obs_shape = None
+
+    while update < total_updates:
+        # --- a segment: fresh envs from a derived seed, then updates until its checkpoint ------
+        segment = update // updates_per_segment
+        seed = segment_seed(cfg.seed, segment)
+        env = make_atari_env(cfg.game, cfg.num_envs, mode="train", backend=cfg.backend, seed=seed)
+        generator = torch.Generator().manual_seed(seed)
+        obs = torch.from_numpy(env.reset(seed=seed))
+        obs_shape = obs.shape[1:]
+        segment_end = min(total_updates, (segment + 1) * updates_per_segment)
+        episode_rows: list[dict] = []
+        while update < segment_end:
+            step = update * spu
+            lr = a2d_learning_rate(
+                step,
+                lr=cfg.lr,
+                lr_final=cfg.lr_final,
+                constant_steps=cfg.constant_steps,
+                total_steps=cfg.total_steps,
+            )
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+
+            # --- rollout: T steps of N envs with the current policy ---------------------------
+            obs_buf = torch.empty((cfg.rollout_length, cfg.num_envs, *obs_shape), dtype=torch.uint8)
+            actions = torch.empty((cfg.rollout_length, cfg.num_envs), dtype=torch.long)
+            rewards = torch.empty((cfg.rollout_length, cfg.num_envs))
+            dones = torch.empty((cfg.rollout_length, cfg.num_envs))
+            for t in range(cfg.rollout_length):
+                obs_buf[t] = obs
+                with torch.no_grad():
+                    logits, _ = agent(obs)
+                if not torch.isfinite(logits).all():
+                    _diverge(run, env, step, "policy logits", segment * updates_per_segment * spu)
+                actions[t] = select_actions(logits, False, generator)
+                next_obs, reward, term, trunc, infos = env.step(actions[t].numpy())
+                rewards[t] = torch.from_numpy(reward)
+                dones[t] = torch.from_numpy(term | trunc)
+                obs = torch.from_numpy(next_obs)
+                for i in np.flatnonzero(infos["game_over"]):
+                    score = float(infos["episode_return"][i])
+                    recent.append(score)
+                    episode_rows.append(
+                        {
+                            "step": step + (t + 1) * cfg.num_envs,
+                            "env": int(i),
+                            "return": score,
+                            "length": int(infos["episode_length"][i]),
+                        }
+                    )
+            with torch.no_grad():
+                _, bootstrap = agent(obs)
+
+            # --- learning: n-step returns, A2C loss, one RMSProp step ---------------------------
+            returns = nstep_returns(rewards, dones, bootstrap, cfg.gamma)
+            logits, values = agent(obs_buf.flatten(0, 1))
+            loss = a2c_loss(
+                logits,
+                values,
+                actions.flatten(),
+                returns.flatten(),
+                entropy_coef=cfg.entropy_coef,
+                value_coef=cfg.value_coef,
+            )
+            if not torch.isfinite(loss.total):
+                _diverge(run, env, step, f"loss {loss}", segment * updates_per_segment * spu)
+            optimizer.zero_grad(set_to_none=True)
+            loss.total.backward()
+            grad_norm = torch.nn.utils.clip_grad_norm_(agent.parameters(), cfg.max_grad_norm)
+            if not torch.isfinite(grad_norm):
+                _diverge(run, env, step, "gradient norm", segment * updates_per_segment * spu)
+            optimizer.step()
+            update += 1
+            step = update * spu
+            bar.update(spu)
+
+            # --- logging and periodic evaluation ---------------------------------------------
+            if step >= next_log or update == total_updates:
+                next_log += cfg.log_interval
+                rate = (step - steps_at_t0) / (time.perf_counter() - t0)
+                mean_recent = float(np.mean(recent)) if recent else float("nan")
+                run.append(
+                    "metrics.csv",
+                    [
+                        {
+                            "step": step,
+                            "lr": lr,
+                            "loss": loss.total.item(),
+                            "policy_loss": loss.policy.item(),
+                            "value_loss": loss.value.item(),
+                            "entropy": -loss.entropy.item(),
+                            "grad_norm": float(grad_norm),
+                            "return_recent100": mean_recent,
+                            "steps_per_s": rate,
+                        }
+                    ],
+                )
+                run.append("episodes.csv", episode_rows)
+                episode_rows = []
+                bar.set_postfix(sps=f"{rate:.0f}", ret=f"{mean_recent:.1f}")
+            if step >= next_eval or update == total_updates:
+                next_eval += cfg.eval_interval
+                best_score = _evaluate_into(run, agent, cfg, step, best_score)
+        run.append("episodes.csv", episode_rows)
+        env.close()
+
+        # --- checkpoint at the segment's end: everything needed to resume exactly ------------
+        run.save_checkpoint(
+            {
+                "update": update,
+                "step": update * spu,
+                "model": agent.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "best_score": best_score,
+                "recent_returns": list(recent),
+                "num_actions": agent.actor.out_features,
+                "config": run.config,
+            }
+        )
+        segments_done += 1
+        if stop_after_segments is not None and segments_done >= stop_after_segments:
+            break
+    bar.close()
+    return TrainResult(run.path, update * spu, run.read("evals.csv"), update >= total_updates)
+
+
+def _diverge(run: RunDir, env, step: int, what: str, checkpoint_step: int) -> None:
+    """Record the failing step in failure.json and stop; the last good checkpoint stays."""
+    run.write_json(
+        "failure.json", {"step": step, "non_finite": what, "last_checkpoint_step": checkpoint_step}
+    )
+    env.close()
+    raise TrainingDiverged(
+        f"non-finite {what} at step {step:,} in {run.path}; the last good checkpoint (step "
+        f"{checkpoint_step:,}) is kept and failure.json records the step"
+    )
+
+
+def _evaluate_into(
+    run: RunDir, agent: torch.nn.Module, cfg: A2CConfig, step: int, best_score: float
+) -> float:
+    """Run the test protocol, append to evals.csv, keep the best checkpoint; return the best."""
+    result = evaluate(
+        agent,
+        cfg.game,
+        episodes=cfg.eval_episodes,
+        greedy=cfg.greedy_eval,
+        seed=cfg.seed * 1_000 + step // cfg.eval_interval,
+        backend=cfg.backend,
+    )
+    s = result.summary()
+    run.append(
+        "evals.csv",
+        [
+            {
+                "step": step,
+                "mean": s["mean"],
+                "std": s["std"],
+                "min": s["min"],
+                "max": s["max"],
+                "episodes": cfg.eval_episodes,
+                "greedy": cfg.greedy_eval,
+                "scores": " ".join(map(str, s["scores"])),
+            }
+        ],
+    )
+    if s["mean"] > best_score:
+        run.save_checkpoint(
+            {
+                "step": step,
+                "model": agent.state_dict(),
+                "eval": s,
+                "num_actions": agent.actor.out_features,
+                "config": run.config,
+            },
+            "best",
+        )
+        return s["mean"]
+    return best_score
