@@ -84,7 +84,6 @@ def train(
     next_log = (update * spu // cfg.log_interval + 1) * cfg.log_interval
     next_eval = (update * spu // cfg.eval_interval + 1) * cfg.eval_interval
     segments_done, t0, steps_at_t0 = 0, time.perf_counter(), update * spu
-    obs_shape = None
 
     while update < total_updates:
         # --- a segment: fresh envs from a derived seed, then updates until its checkpoint ------
@@ -93,7 +92,6 @@ def train(
         env = make_atari_env(cfg.game, cfg.num_envs, mode="train", backend=cfg.backend, seed=seed)
         generator = torch.Generator().manual_seed(seed)
         obs = torch.from_numpy(env.reset(seed=seed))
-        obs_shape = obs.shape[1:]
         segment_end = min(total_updates, (segment + 1) * updates_per_segment)
         episode_rows: list[dict] = []
         while update < segment_end:
@@ -108,47 +106,36 @@ def train(
             for group in optimizer.param_groups:
                 group["lr"] = lr
 
-            # --- rollout: T steps of N envs with the current policy ---------------------------
-            obs_buf = torch.empty((cfg.rollout_length, cfg.num_envs, *obs_shape), dtype=torch.uint8)
-            actions = torch.empty((cfg.rollout_length, cfg.num_envs), dtype=torch.long)
+            # --- rollout: T steps of N envs; the acting forwards keep their graph for learning --
+            step_logits, step_values, step_actions = [], [], []
             rewards = torch.empty((cfg.rollout_length, cfg.num_envs))
             dones = torch.empty((cfg.rollout_length, cfg.num_envs))
             for t in range(cfg.rollout_length):
-                obs_buf[t] = obs
-                with torch.no_grad():
-                    logits, _ = agent(obs)
+                logits, values = agent(obs)
                 if not torch.isfinite(logits).all():
                     _diverge(run, env, step, "policy logits", segment * updates_per_segment * spu)
-                actions[t] = select_actions(logits, False, generator)
-                next_obs, reward, term, trunc, infos = env.step(actions[t].numpy())
+                action = select_actions(logits.detach(), False, generator)
+                next_obs, reward, term, trunc, infos = env.step(action.numpy())
+                step_logits.append(logits)
+                step_values.append(values)
+                step_actions.append(action)
                 rewards[t] = torch.from_numpy(reward)
                 dones[t] = torch.from_numpy(term | trunc)
                 obs = torch.from_numpy(next_obs)
                 for i in np.flatnonzero(infos["game_over"]):
                     score = float(infos["episode_return"][i])
                     recent.append(score)
-                    episode_rows.append(
-                        {
-                            "step": step + (t + 1) * cfg.num_envs,
-                            "env": int(i),
-                            "return": score,
-                            "length": int(infos["episode_length"][i]),
-                        }
-                    )
+                    episode_rows.append({"step": step + (t + 1) * cfg.num_envs, "env": int(i),
+                                         "return": score,
+                                         "length": int(infos["episode_length"][i])})
             with torch.no_grad():
                 _, bootstrap = agent(obs)
 
             # --- learning: n-step returns, A2C loss, one RMSProp step ---------------------------
             returns = nstep_returns(rewards, dones, bootstrap, cfg.gamma)
-            logits, values = agent(obs_buf.flatten(0, 1))
-            loss = a2c_loss(
-                logits,
-                values,
-                actions.flatten(),
-                returns.flatten(),
-                entropy_coef=cfg.entropy_coef,
-                value_coef=cfg.value_coef,
-            )
+            loss = a2c_loss(torch.cat(step_logits), torch.cat(step_values),
+                            torch.cat(step_actions), returns.flatten(),
+                            entropy_coef=cfg.entropy_coef, value_coef=cfg.value_coef)
             if not torch.isfinite(loss.total):
                 _diverge(run, env, step, f"loss {loss}", segment * updates_per_segment * spu)
             optimizer.zero_grad(set_to_none=True)
