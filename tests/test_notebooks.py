@@ -35,6 +35,7 @@ def test_model_size_notebook_runs_in_a_real_kernel(tmp_path: Path) -> None:
         only=["01_model_size_scaling"],
         notebooks_dir=ROOT / "notebooks",
         reports_root=tmp_path,
+        extra_parameters={"runs_dir": str(tmp_path / "runs")},
     )
     assert not result.failed, result.failed
     out = tmp_path / "smoke"
@@ -42,6 +43,11 @@ def test_model_size_notebook_runs_in_a_real_kernel(tmp_path: Path) -> None:
     assert list(costs["model"]) == ["vanilla", "resnet14", "resnet20", "resnet38", "resnet74"]
     ratios = pd.read_csv(out / "tables" / "backbone_paper_ratios.csv")
     assert ratios.loc[0, "measured"] == pytest.approx(5.83, abs=0.01)
+    best = pd.read_csv(out / "tables" / "best_test_scores.csv")
+    assert sorted(best["model"]) == sorted(costs["model"]) and set(best["game"]) == {"Breakout"}
+    assert best["paper_best_score"].isna().all()  # Breakout is not in A2D Tab. 1
+    assert (tmp_path / "runs" / "Breakout__resnet20__a2c-smoke__s0" / "evals.csv").exists()
+    assert (out / "figures" / "test_score_during_training.html").exists()
     html = (out / "figures" / "backbone_costs.html").read_text()
     assert 'src="plotly.min.js"' in html and (out / "figures" / "plotly.min.js").exists()
     index = (out / "index.md").read_text()

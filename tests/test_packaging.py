@@ -20,7 +20,8 @@ def _norm(name: str) -> str:
 
 def pyproject_requirements() -> dict[str, str]:
     data = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    reqs = [Requirement(r) for r in data["dependencies"] + data["optional-dependencies"]["dev"]]
+    extras = [r for group in data["optional-dependencies"].values() for r in group]
+    reqs = [Requirement(r) for r in data["dependencies"] + extras]
     return {_norm(CONDA_NAMES.get(r.name, r.name)): str(r.specifier) for r in reqs}
 
 

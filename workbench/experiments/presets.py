@@ -18,9 +18,17 @@ class Preset:
     games: tuple[str, ...]
     seeds: tuple[int, ...]
     eval_episodes: int
+    eval_interval: int
+    checkpoint_interval: int
 
     def __post_init__(self) -> None:
-        if self.train_steps < 1 or self.eval_episodes < 1 or not self.games or not self.seeds:
+        counts = (
+            self.train_steps,
+            self.eval_episodes,
+            self.eval_interval,
+            self.checkpoint_interval,
+        )
+        if min(counts) < 1 or not self.games or not self.seeds:
             raise ValueError(
                 f"preset {self.name!r}: steps, episodes, games and seeds must be non-empty"
             )
@@ -33,19 +41,47 @@ class Preset:
         seeds = seeds or self.seeds
         return (
             f"preset={self.name}: {self.train_steps:,} agent steps (4 frames each) per run; "
-            f"games: {', '.join(games)}; seeds: {', '.join(map(str, seeds))}"
+            f"games: {', '.join(games)}; seeds: {', '.join(map(str, seeds))}; test score: "
+            f"{self.eval_episodes} games every {self.eval_interval:,} steps"
         )
 
 
 PRESETS: dict[str, Preset] = {
     p.name: p
     for p in (
-        Preset("smoke", "minutes on a laptop CPU; what CI runs", 2_000, ("Breakout",), (0,), 3),
-        Preset("laptop", "about an hour on a 2-core CPU", 200_000, ("Breakout", "Pong"), (0,), 30),
-        Preset("paper", "the papers' budgets; for a GPU machine or a Ray cluster",
-               30_000_000, A2D_TABLE1_GAMES, (0,), 30),
+        Preset(
+            "smoke",
+            "minutes on a laptop CPU; what CI runs",
+            2_000,
+            ("Breakout",),
+            (0,),
+            eval_episodes=3,
+            eval_interval=1_000,
+            checkpoint_interval=2_000,
+        ),
+        Preset(
+            "laptop",
+            "about an hour on a 2-core CPU",
+            200_000,
+            ("Breakout", "Pong"),
+            (0,),
+            eval_episodes=10,
+            eval_interval=25_000,
+            checkpoint_interval=100_000,
+        ),
+        Preset(
+            "paper",
+            "the papers' budgets (A2D: 3e7 steps, the 15 games of Tab. 1); for a GPU "
+            "machine or a Ray cluster",
+            30_000_000,
+            A2D_TABLE1_GAMES,
+            (0,),
+            eval_episodes=30,
+            eval_interval=1_000_000,
+            checkpoint_interval=1_000_000,
+        ),
     )
-}  # fmt: skip
+}
 
 
 def get_preset(name: str) -> Preset:

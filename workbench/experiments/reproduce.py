@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,7 @@ from workbench.experiments.presets import get_preset
 from workbench.experiments.provenance import environment_info
 from workbench.experiments.reports import chromium_available, read_manifest
 from workbench.names import check_name
+from workbench.progress import ENV_VAR as PROGRESS_ENV_VAR
 
 KERNEL = "python3"
 REQUIRED_PARAMETERS = ("preset", "report_dir")
@@ -70,6 +72,7 @@ def run_notebook(notebook: Path, output: Path, parameters: dict, cwd: Path) -> N
     """Execute one notebook in a real python3 kernel; record the failing cell instead of raising."""
     start = time.perf_counter()
     error = None
+    os.environ[PROGRESS_ENV_VAR] = "0"  # the kernel inherits it: no tqdm output blocks per refresh
     try:
         pm.execute_notebook(
             str(notebook),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -19,11 +21,7 @@ class ActorCritic(nn.Module):
         self.backbone = backbone
         self.actor = nn.Linear(features, num_actions)
         self.critic = nn.Linear(features, 1)
-        # Small actor init gives a near-uniform initial policy (as in common A2C/PPO code).
-        nn.init.orthogonal_(self.actor.weight, gain=0.01)
-        nn.init.zeros_(self.actor.bias)
-        nn.init.orthogonal_(self.critic.weight, gain=1.0)
-        nn.init.zeros_(self.critic.bias)
+        init_actor_critic(self)
 
     def forward_features(self, obs: torch.Tensor) -> torch.Tensor:
         """Features (B, F) from observations; uint8 frames are scaled to [0, 1]."""
@@ -36,6 +34,24 @@ class ActorCritic(nn.Module):
 
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.forward_head(self.forward_features(obs))
+
+
+def init_actor_critic(agent: ActorCritic) -> None:
+    """Orthogonal init as OpenAI baselines / SB3 do for actor-critic agents.
+
+    Backbone conv/linear weights get gain sqrt(2) (ReLU), the actor 0.01 (a near-uniform first
+    policy), the critic 1.0; biases 0. With PyTorch's default init, RMSProp's first steps (its
+    square-average starts at 0, so they are ~10x lr sign steps) wreck the small FC weights and
+    the policy stops depending on the state.
+    """
+    for module in agent.backbone.modules():
+        if isinstance(module, nn.Conv2d | nn.Linear):
+            nn.init.orthogonal_(module.weight, gain=math.sqrt(2))
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+    for head, gain in ((agent.actor, 0.01), (agent.critic, 1.0)):
+        nn.init.orthogonal_(head.weight, gain=gain)
+        nn.init.zeros_(head.bias)
 
 
 def create_agent(

@@ -125,17 +125,27 @@ def train(
                 for i in np.flatnonzero(infos["game_over"]):
                     score = float(infos["episode_return"][i])
                     recent.append(score)
-                    episode_rows.append({"step": step + (t + 1) * cfg.num_envs, "env": int(i),
-                                         "return": score,
-                                         "length": int(infos["episode_length"][i])})
+                    episode_rows.append(
+                        {
+                            "step": step + (t + 1) * cfg.num_envs,
+                            "env": int(i),
+                            "return": score,
+                            "length": int(infos["episode_length"][i]),
+                        }
+                    )
             with torch.no_grad():
                 _, bootstrap = agent(obs)
 
             # --- learning: n-step returns, A2C loss, one RMSProp step ---------------------------
             returns = nstep_returns(rewards, dones, bootstrap, cfg.gamma)
-            loss = a2c_loss(torch.cat(step_logits), torch.cat(step_values),
-                            torch.cat(step_actions), returns.flatten(),
-                            entropy_coef=cfg.entropy_coef, value_coef=cfg.value_coef)
+            loss = a2c_loss(
+                torch.cat(step_logits),
+                torch.cat(step_values),
+                torch.cat(step_actions),
+                returns.flatten(),
+                entropy_coef=cfg.entropy_coef,
+                value_coef=cfg.value_coef,
+            )
             if not torch.isfinite(loss.total):
                 _diverge(run, env, step, f"loss {loss}", segment * updates_per_segment * spu)
             optimizer.zero_grad(set_to_none=True)

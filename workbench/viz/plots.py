@@ -35,3 +35,66 @@ def backbone_cost_figure(profiles: pd.DataFrame, caption: str) -> go.Figure:
         margin={"t": 110},
     )
     return fig
+
+
+def test_score_curves(evals: pd.DataFrame, caption: str) -> go.Figure:
+    """A2D Fig. 1: test score vs agent steps, one panel per game, one line per model.
+
+    Lines are the mean over seeds; the band spans the seeds' min and max.
+    """
+    games = sorted(evals["game"].unique())
+    fig = make_subplots(rows=1, cols=len(games), subplot_titles=games)
+    colors = dict(zip(sorted(evals["model"].unique()), _PALETTE, strict=False))
+    for col, game in enumerate(games, start=1):
+        for model, df in evals[evals["game"] == game].groupby("model"):
+            stats = df.groupby("step")["mean"].agg(["mean", "min", "max"]).reset_index()
+            color = colors[model]
+            fig.add_scatter(
+                x=stats["step"],
+                y=stats["max"],
+                mode="lines",
+                line={"width": 0},
+                showlegend=False,
+                hoverinfo="skip",
+                row=1,
+                col=col,
+            )
+            fig.add_scatter(
+                x=stats["step"],
+                y=stats["min"],
+                mode="lines",
+                line={"width": 0},
+                fill="tonexty",
+                fillcolor=_with_alpha(color),
+                showlegend=False,
+                hoverinfo="skip",
+                row=1,
+                col=col,
+            )
+            fig.add_scatter(
+                x=stats["step"],
+                y=stats["mean"],
+                mode="lines+markers",
+                name=model,
+                line={"color": color},
+                legendgroup=model,
+                showlegend=col == 1,
+                row=1,
+                col=col,
+            )
+    fig.update_xaxes(title_text="agent steps")
+    fig.update_yaxes(title_text="test score (raw)", col=1)
+    fig.update_layout(
+        title={"text": f"Test score during training (A2D Fig. 1)<br><sup>{caption}</sup>"},
+        template="plotly_white",
+        margin={"t": 110},
+    )
+    return fig
+
+
+_PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"]
+
+
+def _with_alpha(hex_color: str, alpha: float = 0.15) -> str:
+    r, g, b = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
