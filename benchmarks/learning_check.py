@@ -83,25 +83,10 @@ def run_ours(seed: int, steps: int, out: Path) -> dict:
 
 
 def run_sb3(seed: int, steps: int, out: Path) -> dict:
-    import ale_py
-    import gymnasium as gym
-    from stable_baselines3 import A2C
+    from sb3_baseline import make_sb3_a2c, make_sb3_env
     from stable_baselines3.common.callbacks import BaseCallback
-    from stable_baselines3.common.env_util import make_atari_env
-    from stable_baselines3.common.vec_env import VecFrameStack
 
     from workbench.rl.evaluation import evaluate
-
-    gym.register_envs(ale_py)
-    env = VecFrameStack(
-        make_atari_env(
-            f"ALE/{GAME}-v5",
-            n_envs=NUM_ENVS,
-            seed=seed,
-            env_kwargs={"frameskip": 1, "repeat_action_probability": 0.0},
-        ),
-        4,
-    )
 
     class Episodes(BaseCallback):
         def __init__(self) -> None:
@@ -115,28 +100,8 @@ def run_sb3(seed: int, steps: int, out: Path) -> dict:
                     self.rows["return"].append(float(info["episode"]["r"]))
             return True
 
-    constant = steps // 3
-
-    def schedule(progress_remaining: float) -> float:  # the A2D schedule, as in workbench
-        done = (1 - progress_remaining) * steps
-        return 1e-3 if done <= constant else 1e-3 + (done - constant) / (steps - constant) * -9e-4
-
     t0 = time.perf_counter()
-    agent = A2C(
-        "CnnPolicy",
-        env,
-        n_steps=ROLLOUT,
-        gamma=0.99,
-        ent_coef=0.01,
-        vf_coef=0.5,
-        learning_rate=schedule,
-        max_grad_norm=0.5,
-        gae_lambda=1.0,
-        rms_prop_eps=1e-5,
-        seed=seed,
-        device="cpu",
-        verbose=0,
-    )
+    agent = make_sb3_a2c(make_sb3_env(seed), seed, total_steps=steps)
     callback = Episodes()
     agent.learn(total_timesteps=steps, callback=callback)
     seconds = time.perf_counter() - t0

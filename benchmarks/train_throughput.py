@@ -59,25 +59,11 @@ def side_ours(model: str, steps: int) -> float:
 
 
 def side_sb3(model: str, steps: int) -> float:
-    import ale_py
-    import gymnasium as gym
-    from stable_baselines3 import A2C
+    from sb3_baseline import make_sb3_a2c, make_sb3_env
     from stable_baselines3.common.callbacks import BaseCallback
-    from stable_baselines3.common.env_util import make_atari_env
-    from stable_baselines3.common.vec_env import VecFrameStack
 
     if model != "vanilla":
         raise SystemExit("sb3 side: only the Nature CNN (vanilla)")
-    gym.register_envs(ale_py)
-    env = VecFrameStack(
-        make_atari_env(
-            f"ALE/{GAME}-v5",
-            n_envs=NUM_ENVS,
-            seed=0,
-            env_kwargs={"frameskip": 1, "repeat_action_probability": 0.0},
-        ),
-        4,
-    )
 
     class Clock(BaseCallback):
         def __init__(self) -> None:
@@ -89,23 +75,7 @@ def side_sb3(model: str, steps: int) -> float:
             return True
 
     clock = Clock()
-    # matched to A2D/our settings: rollout 5, gamma .99, ent 1e-2, 1/2 MSE value loss, RMSProp
-    agent = A2C(
-        "CnnPolicy",
-        env,
-        n_steps=ROLLOUT,
-        gamma=0.99,
-        ent_coef=0.01,
-        vf_coef=0.5,
-        learning_rate=1e-3,
-        max_grad_norm=0.5,
-        gae_lambda=1.0,
-        rms_prop_eps=1e-5,
-        seed=0,
-        device="cpu",
-        verbose=0,
-    )
-    agent.learn(total_timesteps=steps, callback=clock)
+    make_sb3_a2c(make_sb3_env(seed=0), seed=0).learn(total_timesteps=steps, callback=clock)
     (s0, t0), (s1, t1) = clock.marks[len(clock.marks) // 10], clock.marks[-1]
     return (s1 - s0) / (t1 - t0)
 
