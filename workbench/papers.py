@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from workbench.names import check_name
+
 # A2D (Fu et al.), Sec. 4.1 / App. C.
 A2D_PARAMS_VANILLA_OVER_RESNET20 = 5.83  # "5.83x" more parameters in the vanilla agent
 A2D_MACS_RESNET38_OVER_VANILLA = 13.7  # "13.7x higher FLOPs" (Atlantis discussion, Sec. 4.1)
@@ -120,3 +122,46 @@ A2D_TABLE1_BEST_SCORES: dict[str, dict[str, float]] = {
         "resnet74": 1850,
     },
 }
+
+# Random-policy and human scores per Atari game, the standard normalisation table (random and
+# human as in Mnih et al. 2015 and Badia et al. 2020, Agent57, App. H), as collected in
+# google/dopamine. Human scores are not published for Defender and Surround.
+ATARI_RANDOM_SCORES: dict[str, float] = {
+    "Alien": 227.8, "Amidar": 5.8, "Assault": 222.4, "Asterix": 210.0, "Asteroids": 719.1,
+    "Atlantis": 12850.0, "BankHeist": 14.2, "BattleZone": 2360.0, "BeamRider": 363.9,
+    "Berzerk": 123.7, "Bowling": 23.1, "Boxing": 0.1, "Breakout": 1.7, "Centipede": 2090.9,
+    "ChopperCommand": 811.0, "CrazyClimber": 10780.5, "Defender": 2874.5, "DemonAttack": 152.1,
+    "DoubleDunk": -18.6, "Enduro": 0.0, "FishingDerby": -91.7, "Freeway": 0.0, "Frostbite": 65.2,
+    "Gopher": 257.6, "Gravitar": 173.0, "Hero": 1027.0, "IceHockey": -11.2, "Jamesbond": 29.0,
+    "Kangaroo": 52.0, "Krull": 1598.0, "KungFuMaster": 258.5, "MontezumaRevenge": 0.0,
+    "MsPacman": 307.3, "NameThisGame": 2292.3, "Phoenix": 761.4, "Pitfall": -229.4,
+    "Pong": -20.7, "PrivateEye": 24.9, "Qbert": 163.9, "Riverraid": 1338.5, "RoadRunner": 11.5,
+    "Robotank": 2.2, "Seaquest": 68.4, "Skiing": -17098.1, "Solaris": 1236.3,
+    "SpaceInvaders": 148.0, "StarGunner": 664.0, "Surround": -10.0, "Tennis": -23.8,
+    "TimePilot": 3568.0, "Tutankham": 11.4, "UpNDown": 533.4, "Venture": 0.0,
+    "VideoPinball": 0.0, "WizardOfWor": 563.5, "YarsRevenge": 3092.9, "Zaxxon": 32.5,
+}  # fmt: skip
+
+ATARI_HUMAN_SCORES: dict[str, float] = {
+    "Alien": 7127.7, "Amidar": 1719.5, "Assault": 742.0, "Asterix": 8503.3, "Asteroids": 47388.7,
+    "Atlantis": 29028.1, "BankHeist": 753.1, "BattleZone": 37187.5, "BeamRider": 16926.5,
+    "Berzerk": 2630.4, "Bowling": 160.7, "Boxing": 12.1, "Breakout": 30.5, "Centipede": 12017.0,
+    "ChopperCommand": 7387.8, "CrazyClimber": 35829.4, "DemonAttack": 1971.0,
+    "DoubleDunk": -16.4, "Enduro": 860.5, "FishingDerby": -38.7, "Freeway": 29.6,
+    "Frostbite": 4334.7, "Gopher": 2412.5, "Gravitar": 3351.4, "Hero": 30826.4, "IceHockey": 0.9,
+    "Jamesbond": 302.8, "Kangaroo": 3035.0, "Krull": 2665.5, "KungFuMaster": 22736.3,
+    "MontezumaRevenge": 4753.3, "MsPacman": 6951.6, "NameThisGame": 8049.0, "Phoenix": 7242.6,
+    "Pitfall": 6463.7, "Pong": 14.6, "PrivateEye": 69571.3, "Qbert": 13455.0,
+    "Riverraid": 17118.0, "RoadRunner": 7845.0, "Robotank": 11.9, "Seaquest": 42054.7,
+    "Skiing": -4336.9, "Solaris": 12326.7, "SpaceInvaders": 1668.7, "StarGunner": 10250.0,
+    "Tennis": -8.3, "TimePilot": 5229.2, "Tutankham": 167.6, "UpNDown": 11693.2,
+    "Venture": 1187.5, "VideoPinball": 17667.9, "WizardOfWor": 4756.5, "YarsRevenge": 54576.9,
+    "Zaxxon": 9173.3,
+}  # fmt: skip
+
+
+def human_normalized_score(game: str, score: float) -> float:
+    """(score - random) / (human - random): 0 is a random policy, 1 a human tester."""
+    check_name(game, ATARI_HUMAN_SCORES, "game with a published human score")
+    random_score = ATARI_RANDOM_SCORES[game]
+    return (score - random_score) / (ATARI_HUMAN_SCORES[game] - random_score)
