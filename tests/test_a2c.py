@@ -147,3 +147,18 @@ def test_cli_train_then_eval(tmp_path: Path, capsys: pytest.CaptureFixture) -> N
     assert main(["eval", "--run", str(run), "--episodes", "2"]) == 0
     summary = json.loads((run / "eval_latest.json").read_text())
     assert len(summary["scores"]) == 2 and -21 <= summary["mean"] <= 21
+
+
+def test_finished_run_is_not_retrained_even_without_checkpoints(
+    reference_run: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    record = tmp_path / "record"
+    shutil.copytree(reference_run, record, ignore=shutil.ignore_patterns("checkpoints"))
+    assert json.loads((record / "result.json").read_text())["steps"] == 640
+    before = (record / "metrics.csv").read_text()
+    result = train(A2CConfig(**SMALL), record, progress=False)
+    assert result.completed and result.steps == 640 and len(result.evals) == 1
+    assert not list((record / "checkpoints").glob("*.pt"))  # nothing was trained
+    assert (record / "metrics.csv").read_text() == before

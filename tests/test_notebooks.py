@@ -60,6 +60,27 @@ def test_model_size_notebook_runs_in_a_real_kernel(tmp_path: Path) -> None:
     assert any(c.get("outputs") for c in executed.cells if c.cell_type == "code")
 
 
+def test_distillation_notebook_runs_in_a_real_kernel(tmp_path: Path) -> None:
+    result = reproduce(
+        "smoke",
+        only=["02_distillation_ablation"],
+        notebooks_dir=ROOT / "notebooks",
+        reports_root=tmp_path,
+        extra_parameters={"runs_dir": str(tmp_path / "runs")},
+    )
+    assert not result.failed, result.failed
+    out = tmp_path / "smoke"
+    teachers = pd.read_csv(out / "tables" / "teachers.csv")
+    assert list(teachers["model"]) == ["resnet20"] and teachers.loc[0, "training_steps"] > 0
+    ablation = pd.read_csv(out / "tables" / "distillation_ablation.csv")
+    assert len(ablation) == 8 and set(ablation["model"]) == {"vanilla", "resnet14"}
+    assert list(ablation["distill"][:4]) == ["none", "actor", "actor+reuse-critic", "actor+critic"]
+    assert ablation["paper_score"].isna().all()  # A2D reports no Breakout distillation result
+    run = tmp_path / "runs" / "Breakout__vanilla__distill-actor+critic-smoke__s0"
+    assert json.loads((run / "config.json").read_text())["teacher"] == "Breakout__resnet20"
+    assert (out / "figures" / "distillation_curves.html").exists()
+
+
 def _write_notebook(path: Path, cells: list[str]) -> None:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {

@@ -1,4 +1,4 @@
-"""Command line: `workbench train | eval | profile | models | games | reproduce`."""
+"""Command line: `workbench train | eval | teachers | profile | models | games | reproduce`."""
 
 from __future__ import annotations
 
@@ -36,6 +36,10 @@ def _train(args: argparse.Namespace) -> int:
         eval_episodes=args.eval_episodes,
         checkpoint_interval=args.checkpoint_interval or args.steps,
         log_interval=min(10_000, args.steps),
+        distill=args.distill,
+        teacher=args.teacher,
+        actor_distill_coef=args.actor_distill_coef,
+        critic_distill_coef=args.critic_distill_coef,
     )
     run_dir = args.out / run_name(cfg.game, cfg.model, cfg.tag, cfg.seed)
     result = train(cfg, run_dir)
@@ -51,13 +55,12 @@ def _train(args: argparse.Namespace) -> int:
 
 def _eval(args: argparse.Namespace) -> int:
     from workbench.experiments.runs import load_checkpoint_file
-    from workbench.models import create_agent
+    from workbench.models import agent_from_state
     from workbench.rl.evaluation import evaluate
 
     state = load_checkpoint_file(args.run / "checkpoints" / f"{args.checkpoint}.pt")
     config = state["config"]
-    agent = create_agent(config["model"], state["num_actions"])
-    agent.load_state_dict(state["model"])
+    agent = agent_from_state(state)
     result = evaluate(
         agent,
         config["game"],
@@ -70,6 +73,43 @@ def _eval(args: argparse.Namespace) -> int:
     summary = result.summary()
     (args.run / f"eval_{args.checkpoint}.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps({k: summary[k] for k in ("game", "episodes", "mean", "std", "min", "max")}))
+    return 0
+
+
+def _teachers(args: argparse.Namespace) -> int:
+    from workbench.rl.teacher import TEACHERS_DIR, list_teachers
+
+    for name in list_teachers():
+        test_file = TEACHERS_DIR / name / "test.json"
+        if not test_file.exists():
+            print(f"{name}: no test score recorded")
+            continue
+        t = json.loads(test_file.read_text())
+        print(
+            f"{name}: {t['step']:,} training steps; test score {t['mean']:.1f} +- {t['std']:.1f} "
+            f"over {t['episodes']} games"
+        )
+    return 0
+
+
+def _export_teacher(args: argparse.Namespace) -> int:
+    from workbench.experiments.runs import load_checkpoint_file
+    from workbench.models import agent_from_state
+    from workbench.rl.evaluation import evaluate
+    from workbench.rl.teacher import export_teacher
+
+    state = load_checkpoint_file(args.run / "checkpoints" / f"{args.checkpoint}.pt")
+    result = evaluate(
+        agent_from_state(state),
+        state["config"]["game"],
+        episodes=args.episodes,
+        seed=args.seed,
+        backend=state["config"].get("backend", "auto"),
+        progress=True,
+    )
+    test = {**result.summary(), "step": int(state["step"]), "checkpoint": args.checkpoint}
+    dest = export_teacher(args.run, args.to, checkpoint=args.checkpoint, test=test)
+    print(f"teacher: {dest} (test score {result.mean:.1f} +- {result.std:.1f})")
     return 0
 
 
@@ -136,7 +176,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eval-episodes", type=int, default=30)
     p.add_argument("--checkpoint-interval", type=parse_steps, help="default: --steps")
     p.add_argument("--out", type=Path, default=Path("runs"))
+    p.add_argument(
+        "--distill",
+        default="none",
+        help="none | actor | actor+reuse-critic | actor+critic (A2D Tab. 2)",
+    )
+    p.add_argument("--teacher", help="shipped teacher name, run folder or checkpoint file")
+    p.add_argument("--actor-distill-coef", type=float, default=1e-1, help="alpha2 of A2D Eq. 8")
+    p.add_argument("--critic-distill-coef", type=float, default=1e-3, help="alpha3 of A2D Eq. 8")
     p.set_defaults(func=_train)
+
+    p = sub.add_parser("teachers", help="list the teachers shipped with the package")
+    p.set_defaults(func=_teachers)
+
+    p = sub.add_parser("export-teacher", help="test a run and write it as a teacher folder")
+    p.add_argument("--run", type=Path, required=True)
+    p.add_argument("--to", type=Path, required=True)
+    p.add_argument("--checkpoint", default="latest", help="latest | best")
+    p.add_argument("--episodes", type=int, default=30)
+    p.add_argument("--seed", type=int, default=12345)
+    p.set_defaults(func=_export_teacher)
 
     p = sub.add_parser("eval", help="30-episode test score of a run's checkpoint")
     p.add_argument("--run", type=Path, required=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 BACKENDS = ("auto", "gymnasium", "envpool")
+DISTILL_ARMS = ("none", "actor", "actor+reuse-critic", "actor+critic")
 
 
 def _check_positive_int(owner: object, *names: str) -> None:
@@ -67,6 +68,14 @@ class A2CConfig:
     """Agent steps between rows of metrics.csv."""
     tag: str = "a2c"
     """Free label that goes into the run folder name."""
+    distill: str = "none"
+    """Distillation arm (A2D Tab. 2): none | actor | actor+reuse-critic | actor+critic."""
+    teacher: str | None = None
+    """Teacher for distillation: a shipped teacher name, a run folder or a checkpoint file."""
+    actor_distill_coef: float = 1e-1
+    """alpha2, weight of KL(teacher || student) over actions (A2D Eq. 6, 8)."""
+    critic_distill_coef: float = 1e-3
+    """alpha3, weight of 1/2 (V_student - V_teacher)^2 (A2D Eq. 7, 8); used by actor+critic."""
 
     def __post_init__(self) -> None:
         _check_positive_int(
@@ -86,7 +95,11 @@ class A2CConfig:
         for name in ("lr", "lr_final", "max_grad_norm", "rmsprop_eps"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
-        for name in ("entropy_coef", "value_coef"):
+        if self.distill not in DISTILL_ARMS:
+            raise ValueError(f"distill must be one of {DISTILL_ARMS}, got {self.distill!r}")
+        if self.distill != "none" and not self.teacher:
+            raise ValueError(f"distill={self.distill!r} needs a teacher (name, run or file)")
+        for name in ("entropy_coef", "value_coef", "actor_distill_coef", "critic_distill_coef"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.lr_constant_steps is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from workbench.names import check_name
 from workbench.papers import A2D_TABLE1_GAMES
@@ -20,6 +20,12 @@ class Preset:
     eval_episodes: int
     eval_interval: int
     checkpoint_interval: int
+    studies: dict[str, dict] = field(default_factory=dict)
+    """Per-study budget overrides, e.g. {"distillation": {"train_steps": 500_000}}."""
+
+    def for_study(self, study: str) -> Preset:
+        """This preset with the study's overrides applied (itself when there are none)."""
+        return replace(self, studies={}, **self.studies.get(study, {}))
 
     def __post_init__(self) -> None:
         counts = (
@@ -68,6 +74,15 @@ PRESETS: dict[str, Preset] = {
             eval_episodes=10,
             eval_interval=25_000,
             checkpoint_interval=100_000,
+            studies={
+                # A2D Tab. 2 on one game: 4 arms x 2 seeds of a vanilla student (about 4 CPU-hours)
+                "distillation": {
+                    "train_steps": 500_000,
+                    "games": ("Breakout",),
+                    "seeds": (0, 1),
+                    "eval_interval": 50_000,
+                },
+            },
         ),
         Preset(
             "paper",

@@ -2,7 +2,9 @@
 
 Layout of `runs/<game>__<model>__<tag>__s<seed>/`:
   config.json, env.json, metrics.csv, episodes.csv, evals.csv, failure.json (only on divergence),
-  checkpoints/latest.pt (+ .sha256), checkpoints/best.pt (+ .sha256).
+  result.json (once the budget is reached), checkpoints/latest.pt (+ .sha256), checkpoints/best.pt.
+A finished run is recognised by result.json alone, so run records can be kept (or committed)
+without their checkpoints and reports redrawn from them without retraining.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import torch
 from workbench.experiments.provenance import environment_info
 
 LOGS = ("metrics.csv", "episodes.csv", "evals.csv")
+RESULT = "result.json"
 
 
 class CheckpointError(RuntimeError):
@@ -56,7 +59,7 @@ class RunDir:
         (self.path / "checkpoints").mkdir(parents=True, exist_ok=True)
         cfg_file = self.path / "config.json"
         if cfg_file.exists():
-            old = json.loads(cfg_file.read_text())
+            old = _with_new_defaults(json.loads(cfg_file.read_text()), config)
             if old != self.config:
                 diff = {k: (old.get(k), v) for k, v in self.config.items() if old.get(k) != v}
                 raise ValueError(
@@ -114,9 +117,35 @@ class RunDir:
         """Load and verify checkpoints/<name>.pt; CheckpointError when missing or corrupted."""
         return load_checkpoint_file(self.path / "checkpoints" / f"{name}.pt")
 
+    def mark_complete(self, steps: int) -> None:
+        """Write result.json: the run reached its budget and is never retrained."""
+        self.write_json(
+            RESULT, {"completed": True, "steps": steps, "config_hash": config_hash(self.config)}
+        )
+
+    def is_complete(self) -> bool:
+        """Whether result.json says this config's run finished (checkpoints are not needed)."""
+        path = self.path / RESULT
+        if not path.exists():
+            return False
+        result = json.loads(path.read_text())
+        return result.get("completed", False) and result["config_hash"] == config_hash(self.config)
+
     def write_json(self, name: str, data: dict) -> None:
         """Write a JSON file into the run folder atomically."""
         _atomic_write_bytes(self.path / name, json.dumps(data, indent=2).encode())
+
+
+def _with_new_defaults(old: dict, config: Any) -> dict:
+    """`old` plus the defaults of config fields added since it was written (runs stay resumable)."""
+    if not dataclasses.is_dataclass(config):
+        return old
+    added = {
+        f.name: f.default
+        for f in dataclasses.fields(config)
+        if f.name not in old and f.default is not dataclasses.MISSING
+    }
+    return {**old, **added}
 
 
 def load_checkpoint_file(path: str | Path) -> dict:

@@ -7,6 +7,7 @@ match): a finished run is not retrained, an interrupted one resumes from its che
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +16,7 @@ from workbench.config import A2CConfig
 from workbench.experiments.presets import Preset
 from workbench.experiments.runs import load_runs, run_name
 from workbench.rl.a2c import train
+from workbench.rl.teacher import load_teacher
 
 
 def preset_configs(
@@ -28,6 +30,30 @@ def preset_configs(
                   log_interval=min(10_000, preset.train_steps), tag=f"a2c-{preset.name}",
                   **overrides)
         for g in games for m in models for s in seeds
+    ]  # fmt: skip
+
+
+def distillation_configs(
+    preset: Preset,
+    games: Sequence[str],
+    students: Sequence[str],
+    arms: Sequence[str],
+    seeds: Sequence[int],
+    teacher: str = "{game}__resnet20",
+) -> list[A2CConfig]:
+    """One A2CConfig per (game, student, arm, seed); `teacher` is formatted with the game.
+
+    Every teacher is loaded and checked against its game before any training starts.
+    """
+    teachers = {g: teacher.format(game=g) for g in games}
+    if any(a != "none" for a in arms):
+        for game, source in teachers.items():
+            load_teacher(source, game=game)
+    return [
+        replace(cfg, distill=arm, teacher=None if arm == "none" else teachers[cfg.game],
+                tag=f"distill-{arm}-{preset.name}")
+        for arm in arms
+        for cfg in preset_configs(preset, games, students, seeds)
     ]  # fmt: skip
 
 

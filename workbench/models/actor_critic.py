@@ -11,16 +11,20 @@ from workbench.models.registry import create_model
 
 
 class ActorCritic(nn.Module):
-    """Backbone -> actor Linear(features -> |A|) logits and critic Linear(features -> 1)."""
+    """Backbone -> actor Linear(features -> |A|) logits and critic Linear(features -> 1).
 
-    def __init__(self, backbone: nn.Module, num_actions: int) -> None:
+    With `critic=False` the agent has no critic at all (values are None): A2D's
+    `actor+reuse-critic` arm bootstraps with a teacher's values instead.
+    """
+
+    def __init__(self, backbone: nn.Module, num_actions: int, *, critic: bool = True) -> None:
         super().__init__()
         if num_actions < 1:
             raise ValueError(f"num_actions must be >= 1, got {num_actions}")
         features = int(backbone.out_features)
         self.backbone = backbone
         self.actor = nn.Linear(features, num_actions)
-        self.critic = nn.Linear(features, 1)
+        self.critic = nn.Linear(features, 1) if critic else None
         init_actor_critic(self)
 
     def forward_features(self, obs: torch.Tensor) -> torch.Tensor:
@@ -28,11 +32,12 @@ class ActorCritic(nn.Module):
         x = obs.float() / 255.0 if obs.dtype == torch.uint8 else obs
         return self.backbone(x)
 
-    def forward_head(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Logits (B, |A|) and values (B,) from features."""
-        return self.actor(features), self.critic(features).squeeze(-1)
+    def forward_head(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Logits (B, |A|) and values (B,) from features (values None without a critic)."""
+        values = self.critic(features).squeeze(-1) if self.critic is not None else None
+        return self.actor(features), values
 
-    def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         return self.forward_head(self.forward_features(obs))
 
 
@@ -50,13 +55,29 @@ def init_actor_critic(agent: ActorCritic) -> None:
             if module.bias is not None:
                 nn.init.zeros_(module.bias)
     for head, gain in ((agent.actor, 0.01), (agent.critic, 1.0)):
+        if head is None:
+            continue
         nn.init.orthogonal_(head.weight, gain=gain)
         nn.init.zeros_(head.bias)
 
 
 def create_agent(
-    name: str, num_actions: int, *, in_channels: int = 4, input_size: int = 84
+    name: str,
+    num_actions: int,
+    *,
+    in_channels: int = 4,
+    input_size: int = 84,
+    critic: bool = True,
 ) -> ActorCritic:
-    """An ActorCritic on the registered backbone `name`."""
+    """An ActorCritic on the registered backbone `name` (without a critic head if asked)."""
     backbone = create_model(name, in_channels=in_channels, input_size=input_size)
-    return ActorCritic(backbone, num_actions)
+    return ActorCritic(backbone, num_actions, critic=critic)
+
+
+def agent_from_state(state: dict) -> ActorCritic:
+    """Rebuild a trained agent from a checkpoint dict (model weights, num_actions, config)."""
+    weights = state["model"]
+    critic = any(key.startswith("critic.") for key in weights)
+    agent = create_agent(state["config"]["model"], state["num_actions"], critic=critic)
+    agent.load_state_dict(weights)
+    return agent

@@ -23,9 +23,11 @@ from workbench.envs import make_atari_env
 from workbench.experiments.runs import RunDir
 from workbench.models import create_agent
 from workbench.progress import progress_bar
+from workbench.rl.distillation import distillation_loss
 from workbench.rl.evaluation import evaluate, select_actions
 from workbench.rl.losses import a2c_loss, nstep_returns
 from workbench.rl.schedules import a2d_learning_rate
+from workbench.rl.teacher import Teacher, load_teacher
 
 
 class TrainingDiverged(RuntimeError):
@@ -54,8 +56,16 @@ def train(
     progress: bool | None = None,
     stop_after_segments: int | None = None,
 ) -> TrainResult:
-    """Train (or resume) an A2C agent into `run_dir`; `stop_after_segments` pauses early."""
+    """Train (or resume) an A2C agent into `run_dir`; `stop_after_segments` pauses early.
+
+    With `cfg.distill` other than none, a frozen teacher scores the student's own rollout states
+    and its KL (and value) terms join the loss (A2D Eq. 8); `actor+reuse-critic` trains no
+    critic and uses the teacher's values for the td-errors and the bootstrap.
+    """
     run = RunDir(run_dir, cfg)
+    if run.is_complete():
+        return TrainResult(run.path, cfg.total_steps, run.read("evals.csv"), True)
+    reuse_critic = cfg.distill == "actor+reuse-critic"
     spu = cfg.steps_per_update
     total_updates = math.ceil(cfg.total_steps / spu)
     updates_per_segment = max(1, math.ceil(cfg.checkpoint_interval / spu))
@@ -65,8 +75,12 @@ def train(
     env = make_atari_env(
         cfg.game, cfg.num_envs, mode="train", backend=cfg.backend, seed=segment_seed(cfg.seed, 0)
     )
-    agent = create_agent(cfg.model, env.num_actions).train()
+    num_actions = env.num_actions
     env.close()
+    teacher: Teacher | None = None
+    if cfg.distill != "none":
+        teacher = load_teacher(cfg.teacher, game=cfg.game, num_actions=num_actions)
+    agent = create_agent(cfg.model, num_actions, critic=not reuse_critic).train()
     optimizer = torch.optim.RMSprop(
         agent.parameters(), lr=cfg.lr, alpha=cfg.rmsprop_alpha, eps=cfg.rmsprop_eps
     )
@@ -107,7 +121,7 @@ def train(
                 group["lr"] = lr
 
             # --- rollout: T steps of N envs; the acting forwards keep their graph for learning --
-            step_logits, step_values, step_actions = [], [], []
+            step_obs, step_logits, step_values, step_actions = [], [], [], []
             rewards = torch.empty((cfg.rollout_length, cfg.num_envs))
             dones = torch.empty((cfg.rollout_length, cfg.num_envs))
             for t in range(cfg.rollout_length):
@@ -116,6 +130,7 @@ def train(
                     _diverge(run, env, step, "policy logits", segment * updates_per_segment * spu)
                 action = select_actions(logits.detach(), False, generator)
                 next_obs, reward, term, trunc, infos = env.step(action.numpy())
+                step_obs.append(obs)
                 step_logits.append(logits)
                 step_values.append(values)
                 step_actions.append(action)
@@ -133,23 +148,46 @@ def train(
                             "length": int(infos["episode_length"][i]),
                         }
                     )
-            with torch.no_grad():
-                _, bootstrap = agent(obs)
+            # --- the teacher scores the rollout states and the last one, in one batch ---------
+            teacher_logits = teacher_values = None
+            if teacher is not None:
+                teacher_logits, teacher_values = teacher(torch.cat([*step_obs, obs]))
+                teacher_logits = teacher_logits[: -cfg.num_envs]
+            if reuse_critic:
+                values = teacher_values[: -cfg.num_envs]
+                bootstrap = teacher_values[-cfg.num_envs :]
+            else:
+                values = torch.cat(step_values)
+                with torch.no_grad():
+                    _, bootstrap = agent(obs)
 
-            # --- learning: n-step returns, A2C loss, one RMSProp step ---------------------------
+            # --- learning: n-step returns, A2C (+ distillation) loss, one RMSProp step ---------
             returns = nstep_returns(rewards, dones, bootstrap, cfg.gamma)
+            logits = torch.cat(step_logits)
             loss = a2c_loss(
-                torch.cat(step_logits),
-                torch.cat(step_values),
+                logits,
+                values,
                 torch.cat(step_actions),
                 returns.flatten(),
                 entropy_coef=cfg.entropy_coef,
-                value_coef=cfg.value_coef,
+                value_coef=0.0 if reuse_critic else cfg.value_coef,
             )
-            if not torch.isfinite(loss.total):
-                _diverge(run, env, step, f"loss {loss}", segment * updates_per_segment * spu)
+            distill = distillation_loss(
+                cfg.distill,
+                logits,
+                None if reuse_critic else values,
+                teacher_logits,
+                teacher_values[: -cfg.num_envs] if teacher is not None else None,
+                actor_coef=cfg.actor_distill_coef,
+                critic_coef=cfg.critic_distill_coef,
+            )
+            total = loss.total + distill.total
+            if not torch.isfinite(total):
+                _diverge(
+                    run, env, step, f"loss {loss} {distill}", segment * updates_per_segment * spu
+                )
             optimizer.zero_grad(set_to_none=True)
-            loss.total.backward()
+            total.backward()
             grad_norm = torch.nn.utils.clip_grad_norm_(agent.parameters(), cfg.max_grad_norm)
             if not torch.isfinite(grad_norm):
                 _diverge(run, env, step, "gradient norm", segment * updates_per_segment * spu)
@@ -163,22 +201,21 @@ def train(
                 next_log += cfg.log_interval
                 rate = (step - steps_at_t0) / (time.perf_counter() - t0)
                 mean_recent = float(np.mean(recent)) if recent else float("nan")
-                run.append(
-                    "metrics.csv",
-                    [
-                        {
-                            "step": step,
-                            "lr": lr,
-                            "loss": loss.total.item(),
-                            "policy_loss": loss.policy.item(),
-                            "value_loss": loss.value.item(),
-                            "entropy": -loss.entropy.item(),
-                            "grad_norm": float(grad_norm),
-                            "return_recent100": mean_recent,
-                            "steps_per_s": rate,
-                        }
-                    ],
-                )
+                row = {
+                    "step": step,
+                    "lr": lr,
+                    "loss": total.item(),
+                    "policy_loss": loss.policy.item(),
+                    "value_loss": loss.value.item(),
+                    "entropy": -loss.entropy.item(),
+                    "grad_norm": float(grad_norm),
+                    "return_recent100": mean_recent,
+                    "steps_per_s": rate,
+                }
+                if teacher is not None:
+                    row["actor_distill"] = distill.actor.item()
+                    row["critic_distill"] = distill.critic.item()
+                run.append("metrics.csv", [row])
                 run.append("episodes.csv", episode_rows)
                 episode_rows = []
                 bar.set_postfix(sps=f"{rate:.0f}", ret=f"{mean_recent:.1f}")
@@ -197,7 +234,7 @@ def train(
                 "optimizer": optimizer.state_dict(),
                 "best_score": best_score,
                 "recent_returns": list(recent),
-                "num_actions": agent.actor.out_features,
+                "num_actions": num_actions,
                 "config": run.config,
             }
         )
@@ -205,6 +242,8 @@ def train(
         if stop_after_segments is not None and segments_done >= stop_after_segments:
             break
     bar.close()
+    if update >= total_updates:
+        run.mark_complete(update * spu)
     return TrainResult(run.path, update * spu, run.read("evals.csv"), update >= total_updates)
 
 

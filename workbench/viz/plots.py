@@ -38,36 +38,50 @@ def backbone_cost_figure(profiles: pd.DataFrame, caption: str) -> go.Figure:
 
 
 def test_score_curves(evals: pd.DataFrame, caption: str) -> go.Figure:
-    """A2D Fig. 1: test score vs agent steps, one panel per game, one line per model.
+    """A2D Fig. 1: test score vs agent steps, one panel per game, one line per model."""
+    return score_curves(
+        evals,
+        caption,
+        line="model",
+        panel=("game",),
+        title="Test score during training (A2D Fig. 1)",
+    )
+
+
+def distillation_curves(evals: pd.DataFrame, caption: str) -> go.Figure:
+    """Test score vs steps for the distillation arms: one panel per game and student."""
+    return score_curves(
+        evals,
+        caption,
+        line="distill",
+        panel=("game", "model"),
+        title="Distillation arms: test score during training (A2D Tab. 2 as curves)",
+    )
+
+
+def score_curves(
+    evals: pd.DataFrame, caption: str, *, line: str, panel: tuple[str, ...], title: str
+) -> go.Figure:
+    """Test score vs agent steps: one panel per `panel` value, one line per `line` value.
 
     Lines are the mean over seeds; the band spans the seeds' min and max.
     """
-    games = sorted(evals["game"].unique())
-    fig = make_subplots(rows=1, cols=len(games), subplot_titles=games)
-    colors = dict(zip(sorted(evals["model"].unique()), _PALETTE, strict=False))
-    for col, game in enumerate(games, start=1):
-        for model, df in evals[evals["game"] == game].groupby("model"):
+    evals = evals.assign(_panel=evals[list(panel)].astype(str).agg(" · ".join, axis=1))
+    panels = sorted(evals["_panel"].unique())
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=panels)
+    colors = dict(zip(sorted(evals[line].unique()), _PALETTE, strict=False))
+    for col, name in enumerate(panels, start=1):
+        for key, df in evals[evals["_panel"] == name].groupby(line):
             stats = df.groupby("step")["mean"].agg(["mean", "min", "max"]).reset_index()
-            color = colors[model]
-            fig.add_scatter(
-                x=stats["step"],
-                y=stats["max"],
-                mode="lines",
-                line={"width": 0},
-                showlegend=False,
-                hoverinfo="skip",
-                row=1,
-                col=col,
-            )
+            color = colors[key]
+            band = {"mode": "lines", "line": {"width": 0}, "showlegend": False, "hoverinfo": "skip"}
+            fig.add_scatter(x=stats["step"], y=stats["max"], **band, row=1, col=col)
             fig.add_scatter(
                 x=stats["step"],
                 y=stats["min"],
-                mode="lines",
-                line={"width": 0},
+                **band,
                 fill="tonexty",
                 fillcolor=_with_alpha(color),
-                showlegend=False,
-                hoverinfo="skip",
                 row=1,
                 col=col,
             )
@@ -75,9 +89,9 @@ def test_score_curves(evals: pd.DataFrame, caption: str) -> go.Figure:
                 x=stats["step"],
                 y=stats["mean"],
                 mode="lines+markers",
-                name=model,
+                name=str(key),
                 line={"color": color},
-                legendgroup=model,
+                legendgroup=str(key),
                 showlegend=col == 1,
                 row=1,
                 col=col,
@@ -85,7 +99,7 @@ def test_score_curves(evals: pd.DataFrame, caption: str) -> go.Figure:
     fig.update_xaxes(title_text="agent steps")
     fig.update_yaxes(title_text="test score (raw)", col=1)
     fig.update_layout(
-        title={"text": f"Test score during training (A2D Fig. 1)<br><sup>{caption}</sup>"},
+        title={"text": f"{title}<br><sup>{caption}</sup>"},
         template="plotly_white",
         margin={"t": 110},
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from workbench import papers
+from workbench.config import DISTILL_ARMS
 
 
 def paper_ratio_table(profiles: pd.DataFrame) -> pd.DataFrame:
@@ -56,3 +57,31 @@ def best_score_table(evals: pd.DataFrame) -> pd.DataFrame:
     return table[["game", "model", "best_score", "step_of_best", "paper_best_score"]].reset_index(
         drop=True
     )
+
+
+def distillation_table(evals: pd.DataFrame) -> pd.DataFrame:
+    """A2D Tab. 2: per game, student and arm, the best and final test score over seeds.
+
+    Each run's best (max over its evaluations) and final score are taken first, then averaged
+    over seeds with their spread; A2D's score (3e7 steps; Tab. 2, or Tab. 4 for games outside
+    Tab. 2) sits beside ours, NaN where the paper reports none.
+    """
+    keys = ["game", "model", "distill"]
+    per_run = evals.sort_values("step").groupby([*keys, "seed"])["mean"]
+    runs = pd.DataFrame({"best": per_run.max(), "final": per_run.last()}).reset_index()
+    table = runs.groupby(keys).agg(
+        seeds=("seed", "nunique"),
+        best_mean=("best", "mean"),
+        best_std=("best", "std"),
+        best_min=("best", "min"),
+        best_max=("best", "max"),
+        final_mean=("final", "mean"),
+        final_std=("final", "std"),
+    )
+    paper = pd.DataFrame(papers.a2d_distillation_scores()).rename(
+        columns={"student": "model", "score": "paper_score", "source": "paper_source"}
+    )
+    table = table.reset_index().merge(paper, on=keys, how="left")
+    arm_order = table["distill"].map(DISTILL_ARMS.index)
+    table = table.assign(_arm=arm_order).sort_values(["game", "model", "_arm"])
+    return table.drop(columns="_arm").reset_index(drop=True)
