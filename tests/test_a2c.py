@@ -139,11 +139,17 @@ def test_cli_train_then_eval(tmp_path: Path, capsys: pytest.CaptureFixture) -> N
             "envpool",
             "--out",
             str(tmp_path),
+            "--tensorboard",
         ]
     )
     assert code == 0
     run = tmp_path / "Pong__vanilla__a2c__s0"
     assert "test score at 320 steps" in capsys.readouterr().out
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run / "tensorboard")).Reload()
+    assert {"train/loss", "train/entropy", "test/score_mean"} <= set(events.Tags()["scalars"])
+    assert events.Scalars("test/score_mean")[-1].step == 320
     assert main(["eval", "--run", str(run), "--episodes", "2"]) == 0
     summary = json.loads((run / "eval_latest.json").read_text())
     assert len(summary["scores"]) == 2 and -21 <= summary["mean"] <= 21

@@ -42,7 +42,7 @@ def _train(args: argparse.Namespace) -> int:
         critic_distill_coef=args.critic_distill_coef,
     )
     run_dir = args.out / run_name(cfg.game, cfg.model, cfg.tag, cfg.seed)
-    result = train(cfg, run_dir)
+    result = train(cfg, run_dir, tensorboard=args.tensorboard)
     print(f"run: {result.run_dir} ({result.steps:,} agent steps)")
     if len(result.evals):
         last = result.evals.iloc[-1]
@@ -182,6 +182,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="none | actor | actor+reuse-critic | actor+critic (A2D Tab. 2)",
     )
     p.add_argument("--teacher", help="shipped teacher name, run folder or checkpoint file")
+    p.add_argument(
+        "--tensorboard",
+        action="store_true",
+        help="also write TensorBoard scalars to <run>/tensorboard",
+    )
     p.add_argument("--actor-distill-coef", type=float, default=1e-1, help="alpha2 of A2D Eq. 8")
     p.add_argument("--critic-distill-coef", type=float, default=1e-3, help="alpha3 of A2D Eq. 8")
     p.set_defaults(func=_train)

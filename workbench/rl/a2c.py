@@ -21,6 +21,7 @@ import torch
 from workbench.config import A2CConfig
 from workbench.envs import make_atari_env
 from workbench.experiments.runs import RunDir
+from workbench.experiments.tensorboard import ScalarLog
 from workbench.models import create_agent
 from workbench.progress import progress_bar
 from workbench.rl.distillation import distillation_loss
@@ -55,9 +56,11 @@ def train(
     *,
     progress: bool | None = None,
     stop_after_segments: int | None = None,
+    tensorboard: bool = False,
 ) -> TrainResult:
     """Train (or resume) an A2C agent into `run_dir`; `stop_after_segments` pauses early.
 
+    `tensorboard` mirrors the metrics and test scores as TensorBoard scalars.
     With `cfg.distill` other than none, a frozen teacher scores the student's own rollout states
     and its KL (and value) terms join the loss (A2D Eq. 8); `actor+reuse-critic` trains no
     critic and uses the teacher's values for the td-errors and the bootstrap.
@@ -66,6 +69,7 @@ def train(
     if run.is_complete():
         return TrainResult(run.path, cfg.total_steps, run.read("evals.csv"), True)
     reuse_critic = cfg.distill == "actor+reuse-critic"
+    scalars = ScalarLog(run.path, tensorboard)
     spu = cfg.steps_per_update
     total_updates = math.ceil(cfg.total_steps / spu)
     updates_per_segment = max(1, math.ceil(cfg.checkpoint_interval / spu))
@@ -216,12 +220,13 @@ def train(
                     row["actor_distill"] = distill.actor.item()
                     row["critic_distill"] = distill.critic.item()
                 run.append("metrics.csv", [row])
+                scalars.add("train", row)
                 run.append("episodes.csv", episode_rows)
                 episode_rows = []
                 bar.set_postfix(sps=f"{rate:.0f}", ret=f"{mean_recent:.1f}")
             if step >= next_eval or update == total_updates:
                 next_eval += cfg.eval_interval
-                best_score = _evaluate_into(run, agent, cfg, step, best_score)
+                best_score = _evaluate_into(run, agent, cfg, step, best_score, scalars)
         run.append("episodes.csv", episode_rows)
         env.close()
 
@@ -242,6 +247,7 @@ def train(
         if stop_after_segments is not None and segments_done >= stop_after_segments:
             break
     bar.close()
+    scalars.close()
     if update >= total_updates:
         run.mark_complete(update * spu)
     return TrainResult(run.path, update * spu, run.read("evals.csv"), update >= total_updates)
@@ -260,7 +266,12 @@ def _diverge(run: RunDir, env, step: int, what: str, checkpoint_step: int) -> No
 
 
 def _evaluate_into(
-    run: RunDir, agent: torch.nn.Module, cfg: A2CConfig, step: int, best_score: float
+    run: RunDir,
+    agent: torch.nn.Module,
+    cfg: A2CConfig,
+    step: int,
+    best_score: float,
+    scalars: ScalarLog,
 ) -> float:
     """Run the test protocol, append to evals.csv, keep the best checkpoint; return the best."""
     result = evaluate(
@@ -272,6 +283,7 @@ def _evaluate_into(
         backend=cfg.backend,
     )
     s = result.summary()
+    scalars.add("test", {"step": step, "score_mean": s["mean"], "score_std": s["std"]})
     run.append(
         "evals.csv",
         [
