@@ -88,7 +88,7 @@ class InvertedResidual(nn.Module):
 
 
 def build_op(name: str, in_channels: int, out_channels: int, stride: int) -> nn.Module:
-    """Build the candidate op `name` mapping (in_channels, H, W) to (out_channels, H/stride, ...)."""
+    """Build candidate op `name`: (in_channels, H, W) -> (out_channels, ~H/stride, ~W/stride)."""
     check_name(name, OPS, "op")
     if min(in_channels, out_channels, stride) < 1:
         raise ValueError(

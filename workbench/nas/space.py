@@ -112,7 +112,9 @@ class SearchSpace:
         size = conv_output_size(input_size, 3, 2, 1)
         in_channels = self.channels[0]
         labels = iter(self.cell_labels)
-        for stage, (count, out_channels) in enumerate(zip(self.stage_cells, self.channels)):
+        for stage, (count, out_channels) in enumerate(
+            zip(self.stage_cells, self.channels, strict=True)
+        ):
             for block in range(count):
                 stride = 2 if stage > 0 and block == 0 else 1
                 spec = CellSpec(next(labels), stage, in_channels, out_channels, stride, size)
@@ -268,9 +270,7 @@ class Head(nn.Module):
 class SearchedNet(nn.Module):
     """A derived architecture as an ordinary backbone: stem -> one op per cell -> head."""
 
-    def __init__(
-        self, arch: Mapping[str, str], space: SearchSpace, in_channels: int = 4
-    ) -> None:
+    def __init__(self, arch: Mapping[str, str], space: SearchSpace, in_channels: int = 4) -> None:
         super().__init__()
         self.space = space
         self.arch = validate_arch(arch, space)
