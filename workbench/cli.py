@@ -1,4 +1,5 @@
-"""Command line: `workbench train | eval | teachers | profile | models | games | reproduce`."""
+"""Command line: `workbench train | eval | search | derive | teachers | profile | models | games |
+reproduce`."""
 
 from __future__ import annotations
 
@@ -24,9 +25,15 @@ def _train(args: argparse.Namespace) -> int:
     from workbench.experiments.runs import run_name
     from workbench.rl.a2c import train
 
+    arch = None
+    if args.arch is not None:
+        from workbench.nas.space import load_arch
+
+        arch = load_arch(args.arch)
     cfg = A2CConfig(
         game=args.game,
-        model=args.model,
+        model=f"arch-{args.arch.stem}" if arch else args.model,
+        arch=arch,
         total_steps=args.steps,
         seed=args.seed,
         num_envs=args.num_envs,
@@ -50,6 +57,64 @@ def _train(args: argparse.Namespace) -> int:
             f"test score at {int(last['step']):,} steps: {last['mean']:.1f} +- {last['std']:.1f} "
             f"({int(last['episodes'])} episodes)"
         )
+    return 0
+
+
+def _search(args: argparse.Namespace) -> int:
+    from workbench.config import SearchConfig
+    from workbench.experiments.runs import run_name
+    from workbench.rl.a2c import train
+
+    cfg = SearchConfig(
+        game=args.game,
+        model=f"supernet-{args.space}",
+        space=args.space,
+        strategy=args.strategy,
+        sampler=args.sampler,
+        top_k=args.top_k,
+        cost_lambda=args.cost_lambda,
+        total_steps=args.steps,
+        seed=args.seed,
+        num_envs=args.num_envs,
+        backend=args.backend,
+        tag=args.tag or f"{args.strategy}-{args.sampler}-{args.distill}",
+        eval_interval=args.eval_interval or max(args.steps // 10, 1),
+        eval_episodes=args.eval_episodes,
+        checkpoint_interval=args.checkpoint_interval or args.steps,
+        log_interval=min(10_000, args.steps),
+        alpha_log_interval=min(10_000, args.steps),
+        distill=args.distill,
+        teacher=args.teacher,
+    )
+    run_dir = args.out / run_name(cfg.game, cfg.model, cfg.tag, cfg.seed)
+    result = train(cfg, run_dir, tensorboard=args.tensorboard)
+    print(f"search run: {result.run_dir} ({result.steps:,} agent steps)")
+    print(f"derive it: workbench derive --run {result.run_dir}")
+    return 0
+
+
+def _derive(args: argparse.Namespace) -> int:
+    from workbench.experiments.runs import load_checkpoint_file
+    from workbench.models.profile import count_params
+    from workbench.nas.cost import arch_macs
+    from workbench.nas.space import build_model, get_space, save_arch
+
+    state = load_checkpoint_file(args.run / "checkpoints" / f"{args.checkpoint}.pt")
+    config = state["config"]
+    if "backbone.alpha" not in state["model"]:
+        raise ValueError(f"{args.run} is not a search run (its checkpoint holds no alpha)")
+    space = get_space(config["space"])
+    alpha = state["model"]["backbone.alpha"]
+    arch = {
+        label: space.ops[i]
+        for label, i in zip(space.cell_labels, alpha.argmax(-1).tolist(), strict=True)
+    }
+    out = args.out or args.run / "arch.json"
+    save_arch(arch, out, space.name)
+    macs, params = arch_macs(arch, space.name), count_params(build_model(arch, space.name))
+    print(f"derived {space.name} architecture at step {state['step']:,}: {out}")
+    print(f"{macs:,} MACs per frame, {params:,} backbone params")
+    print(json.dumps(arch))
     return 0
 
 
@@ -182,6 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="none | actor | actor+reuse-critic | actor+critic (A2D Tab. 2)",
     )
     p.add_argument("--teacher", help="shipped teacher name, run folder or checkpoint file")
+    p.add_argument("--arch", type=Path, help="train a searched architecture (JSON) instead")
     p.add_argument(
         "--tensorboard",
         action="store_true",
@@ -190,6 +256,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--actor-distill-coef", type=float, default=1e-1, help="alpha2 of A2D Eq. 8")
     p.add_argument("--critic-distill-coef", type=float, default=1e-3, help="alpha3 of A2D Eq. 8")
     p.set_defaults(func=_train)
+
+    p = sub.add_parser("search", help="differentiable agent search (A2D; DARTS bi-level)")
+    p.add_argument("--game", default="Breakout")
+    p.add_argument("--space", default="a2d", help="a2d (14 cells) | a3cs (12 cells)")
+    p.add_argument("--strategy", default="one-level", help="one-level | bi-level | "
+                   "bi-level-first-order")  # fmt: skip
+    p.add_argument("--sampler", default="soft", help="soft (A2D) | hard (A3C-S top-K)")
+    p.add_argument("--top-k", type=int, default=2, help="ops per cell with alpha gradients (hard)")
+    p.add_argument("--lambda", dest="cost_lambda", type=float, default=1e-2,
+                   help="weight of the MACs cost, in units of ResNet-20's MACs")  # fmt: skip
+    p.add_argument("--distill", default="actor+critic", help="none: vanilla DNAS")
+    p.add_argument("--teacher", help="e.g. Breakout__resnet20 (see `workbench teachers`)")
+    p.add_argument("--steps", type=parse_steps, default=20_000_000, help="A2D: 2e7")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--num-envs", type=int, default=16)
+    p.add_argument("--backend", default="auto", help="auto | gymnasium | envpool")
+    p.add_argument("--tag", help="default: <strategy>-<sampler>-<distill>")
+    p.add_argument("--eval-interval", type=parse_steps, help="default: a tenth of --steps")
+    p.add_argument("--eval-episodes", type=int, default=30)
+    p.add_argument("--checkpoint-interval", type=parse_steps, help="default: --steps")
+    p.add_argument("--out", type=Path, default=Path("runs"))
+    p.add_argument("--tensorboard", action="store_true")
+    p.set_defaults(func=_search)
+
+    p = sub.add_parser("derive", help="argmax architecture of a search run, as JSON")
+    p.add_argument("--run", type=Path, required=True)
+    p.add_argument("--checkpoint", default="latest", help="latest | best")
+    p.add_argument("--out", type=Path, help="default: <run>/arch.json")
+    p.set_defaults(func=_derive)
 
     p = sub.add_parser("teachers", help="list the teachers shipped with the package")
     p.set_defaults(func=_teachers)

@@ -76,6 +76,9 @@ class A2CConfig:
     """alpha2, weight of KL(teacher || student) over actions (A2D Eq. 6, 8)."""
     critic_distill_coef: float = 1e-3
     """alpha3, weight of 1/2 (V_student - V_teacher)^2 (A2D Eq. 7, 8); used by actor+critic."""
+    arch: dict[str, str] | None = None
+    """A searched architecture ({"cell_0": op, ...}) to train instead of the registered `model`;
+    `model` is then only the label in the run folder's name."""
 
     def __post_init__(self) -> None:
         _check_positive_int(
@@ -125,3 +128,72 @@ class A2CConfig:
     def field_names(cls) -> list[str]:
         """Names of all fields (for CLIs and sweeps)."""
         return [f.name for f in fields(cls)]
+
+
+SEARCH_STRATEGIES = ("one-level", "bi-level", "bi-level-first-order")
+SAMPLERS = ("soft", "hard")
+
+
+@dataclass(frozen=True)
+class SearchConfig(A2CConfig):
+    """Differentiable agent search (A2D Sec. 4.4, Alg. 1): an A2C run whose backbone is a supernet.
+
+    Weights train as in A2CConfig; the architecture logits alpha with Adam. A2D's method is
+    one-level with `distill="actor+critic"`; vanilla DNAS is one-level with `distill="none"`.
+    """
+
+    model: str = "supernet"
+    total_steps: int = 20_000_000
+    """Search budget in agent steps; A2D: 2e7."""
+    space: str = "a2d"
+    """Search space: a2d (14 cells, 5/4/5) or a3cs (12 cells)."""
+    strategy: str = "one-level"
+    """one-level (A2D), bi-level (DARTS 2nd order, next rollout as validation) or
+    bi-level-first-order."""
+    sampler: str = "soft"
+    """soft: Gumbel-softmax over every op (A2D Eq. 10-11); hard: one op forward, top-K backward
+    (A3C-S Eq. 6-8)."""
+    top_k: int = 2
+    """Ops per cell that get alpha gradients with the hard sampler (1 < K < 9)."""
+    tau0: float = 5.0
+    """Initial Gumbel-softmax temperature."""
+    tau_decay: float = 0.98
+    """Temperature factor per `tau_every` steps (5 -> ~0.09 after 2e7 steps)."""
+    tau_every: int = 100_000
+    """Agent steps per temperature decay."""
+    arch_lr: float = 1e-3
+    """Adam learning rate of alpha (A2D: 1e-3, fixed)."""
+    arch_beta1: float = 0.9
+    """Adam beta1 of alpha (A2D: momentum 0.9)."""
+    cost_lambda: float = 1e-2
+    """lambda of Eq. 9; the cost is expected MACs in units of ResNet-20's MACs (A2D gives no
+    value: ours)."""
+    alpha_log_interval: int = 10_000
+    """Agent steps between rows of alpha.csv (op probabilities per cell) and archs.csv."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.arch is not None:
+            raise ValueError("a search has no fixed arch; derive one after the search")
+        if self.space not in ("a2d", "a3cs"):
+            raise ValueError(f"space must be a2d or a3cs, got {self.space!r}")
+        if self.strategy not in SEARCH_STRATEGIES:
+            raise ValueError(f"strategy must be one of {SEARCH_STRATEGIES}, got {self.strategy!r}")
+        if self.sampler not in SAMPLERS:
+            raise ValueError(f"sampler must be one of {SAMPLERS}, got {self.sampler!r}")
+        if (
+            isinstance(self.top_k, bool)
+            or not isinstance(self.top_k, int)
+            or not 1 < self.top_k < 9
+        ):
+            raise ValueError(f"top_k must be an integer with 1 < K < 9, got {self.top_k!r}")
+        if not self.tau0 > 0:
+            raise ValueError(f"the temperature tau0 must be > 0, got {self.tau0}")
+        if not 0 < self.tau_decay <= 1:
+            raise ValueError(f"tau_decay must be in (0, 1], got {self.tau_decay}")
+        if self.cost_lambda < 0:
+            raise ValueError(f"cost_lambda (lambda) must be >= 0, got {self.cost_lambda}")
+        if not self.arch_lr > 0 or not 0 <= self.arch_beta1 < 1:
+            raise ValueError(f"need arch_lr > 0 and 0 <= arch_beta1 < 1, got "
+                             f"{self.arch_lr}, {self.arch_beta1}")  # fmt: skip
+        _check_positive_int(self, "tau_every", "alpha_log_interval")

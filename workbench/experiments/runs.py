@@ -23,7 +23,7 @@ import torch
 
 from workbench.experiments.provenance import environment_info
 
-LOGS = ("metrics.csv", "episodes.csv", "evals.csv")
+LOGS = ("metrics.csv", "episodes.csv", "evals.csv", "alpha.csv", "archs.csv", "warnings.csv")
 RESULT = "result.json"
 
 

@@ -74,10 +74,28 @@ def create_agent(
     return ActorCritic(backbone, num_actions, critic=critic)
 
 
+def build_agent(config: dict, num_actions: int, *, critic: bool = True) -> ActorCritic:
+    """The agent a run config describes: a registered backbone, a searched `arch`, or (for a
+    search) a supernet that runs its derived architecture until a search sets its sampling."""
+    if config.get("strategy"):
+        from workbench.nas.sampling import ArgmaxSampler
+        from workbench.nas.supernet import Supernet
+
+        backbone = Supernet(config["space"])
+        backbone.set_sampling(ArgmaxSampler(), 1.0)
+    elif config.get("arch"):
+        from workbench.nas.space import build_model
+
+        backbone = build_model(config["arch"])
+    else:
+        backbone = create_model(config["model"])
+    return ActorCritic(backbone, num_actions, critic=critic)
+
+
 def agent_from_state(state: dict) -> ActorCritic:
     """Rebuild a trained agent from a checkpoint dict (model weights, num_actions, config)."""
     weights = state["model"]
     critic = any(key.startswith("critic.") for key in weights)
-    agent = create_agent(state["config"]["model"], state["num_actions"], critic=critic)
+    agent = build_agent(state["config"], state["num_actions"], critic=critic)
     agent.load_state_dict(weights)
     return agent

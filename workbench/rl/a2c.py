@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,11 +19,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from workbench.config import A2CConfig
+from workbench.config import A2CConfig, SearchConfig
 from workbench.envs import make_atari_env
 from workbench.experiments.runs import RunDir
 from workbench.experiments.tensorboard import ScalarLog
-from workbench.models import create_agent
+from workbench.models import build_agent
+from workbench.nas.search import Batch, SearchController
 from workbench.progress import progress_bar
 from workbench.rl.distillation import distillation_loss
 from workbench.rl.evaluation import evaluate, select_actions
@@ -84,15 +86,19 @@ def train(
     teacher: Teacher | None = None
     if cfg.distill != "none":
         teacher = load_teacher(cfg.teacher, game=cfg.game, num_actions=num_actions)
-    agent = create_agent(cfg.model, num_actions, critic=not reuse_critic).train()
+    agent = build_agent(run.config, num_actions, critic=not reuse_critic).train()
+    search = SearchController(cfg, agent) if isinstance(cfg, SearchConfig) else None
+    weights = search.weight_parameters() if search else list(agent.parameters())
     optimizer = torch.optim.RMSprop(
-        agent.parameters(), lr=cfg.lr, alpha=cfg.rmsprop_alpha, eps=cfg.rmsprop_eps
+        weights, lr=cfg.lr, alpha=cfg.rmsprop_alpha, eps=cfg.rmsprop_eps
     )
     update, best_score, recent = 0, -math.inf, deque(maxlen=100)
     if run.has_checkpoint():
         state = run.load_checkpoint()
         agent.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
+        if search:
+            search.load_state_dict(state["search"])
         update, best_score = state["update"], state["best_score"]
         recent.extend(state["recent_returns"])
     run.truncate_logs(update * spu)
@@ -101,6 +107,8 @@ def train(
     bar.update(update * spu)
     next_log = (update * spu // cfg.log_interval + 1) * cfg.log_interval
     next_eval = (update * spu // cfg.eval_interval + 1) * cfg.eval_interval
+    if search:
+        next_alpha_log = (update * spu // cfg.alpha_log_interval + 1) * cfg.alpha_log_interval
     segments_done, t0, steps_at_t0 = 0, time.perf_counter(), update * spu
 
     while update < total_updates:
@@ -112,6 +120,7 @@ def train(
         obs = torch.from_numpy(env.reset(seed=seed))
         segment_end = min(total_updates, (segment + 1) * updates_per_segment)
         episode_rows: list[dict] = []
+        previous_batch: Batch | None = None  # bi-level: the last rollout, the alpha step's train
         while update < segment_end:
             step = update * spu
             lr = a2d_learning_rate(
@@ -123,6 +132,8 @@ def train(
             )
             for group in optimizer.param_groups:
                 group["lr"] = lr
+            if search:
+                search.begin_update(step, generator)
 
             # --- rollout: T steps of N envs; the acting forwards keep their graph for learning --
             step_obs, step_logits, step_values, step_actions = [], [], [], []
@@ -130,6 +141,8 @@ def train(
             dones = torch.empty((cfg.rollout_length, cfg.num_envs))
             for t in range(cfg.rollout_length):
                 logits, values = agent(obs)
+                if search:
+                    search.record_sample()
                 if not torch.isfinite(logits).all():
                     _diverge(run, env, step, "policy logits", segment * updates_per_segment * spu)
                 action = select_actions(logits.detach(), False, generator)
@@ -186,15 +199,35 @@ def train(
                 critic_coef=cfg.critic_distill_coef,
             )
             total = loss.total + distill.total
+            if search and cfg.strategy == "one-level":
+                total = total + search.cost()  # A2D Eq. 9: weights and alpha from one loss
             if not torch.isfinite(total):
                 _diverge(
                     run, env, step, f"loss {loss} {distill}", segment * updates_per_segment * spu
                 )
             optimizer.zero_grad(set_to_none=True)
             total.backward()
-            grad_norm = torch.nn.utils.clip_grad_norm_(agent.parameters(), cfg.max_grad_norm)
+            grad_norm = torch.nn.utils.clip_grad_norm_(weights, cfg.max_grad_norm)
             if not torch.isfinite(grad_norm):
                 _diverge(run, env, step, "gradient norm", segment * updates_per_segment * spu)
+            if search and cfg.strategy == "one-level":
+                search.one_level_step()
+            elif search:
+                # bi-level: this rollout validates an alpha step unrolled on the previous one
+                batch = Batch(
+                    torch.cat(step_obs),
+                    torch.cat(step_actions),
+                    returns.flatten(),
+                    teacher_logits,
+                    teacher_values[: -cfg.num_envs] if teacher is not None else None,
+                )
+                search.optimizer.zero_grad(set_to_none=True)
+                if previous_batch is not None:
+                    search.bilevel_step(
+                        previous_batch, batch, xi=lr, seed=seed * 1_000_003 + update,
+                        loss_kwargs=_loss_kwargs(cfg),
+                    )  # fmt: skip
+                previous_batch = batch
             optimizer.step()
             update += 1
             step = update * spu
@@ -219,14 +252,20 @@ def train(
                 if teacher is not None:
                     row["actor_distill"] = distill.actor.item()
                     row["critic_distill"] = distill.critic.item()
+                if search:
+                    row.update(search.log_row())
                 run.append("metrics.csv", [row])
                 scalars.add("train", row)
                 run.append("episodes.csv", episode_rows)
                 episode_rows = []
                 bar.set_postfix(sps=f"{rate:.0f}", ret=f"{mean_recent:.1f}")
+            if search and (step >= next_alpha_log or update == total_updates):
+                next_alpha_log += cfg.alpha_log_interval
+                _log_search(run, search, step)
             if step >= next_eval or update == total_updates:
                 next_eval += cfg.eval_interval
-                best_score = _evaluate_into(run, agent, cfg, step, best_score, scalars)
+                with search.derived_network() if search else nullcontext():
+                    best_score = _evaluate_into(run, agent, cfg, step, best_score, scalars)
         run.append("episodes.csv", episode_rows)
         env.close()
 
@@ -237,6 +276,7 @@ def train(
                 "step": update * spu,
                 "model": agent.state_dict(),
                 "optimizer": optimizer.state_dict(),
+                "search": search.state_dict() if search else None,
                 "best_score": best_score,
                 "recent_returns": list(recent),
                 "num_actions": num_actions,
@@ -251,6 +291,28 @@ def train(
     if update >= total_updates:
         run.mark_complete(update * spu)
     return TrainResult(run.path, update * spu, run.read("evals.csv"), update >= total_updates)
+
+
+def _loss_kwargs(cfg: A2CConfig) -> dict:
+    """The loss settings `batch_loss` needs to recompute a stored rollout's loss."""
+    return {
+        "arm": cfg.distill,
+        "entropy_coef": cfg.entropy_coef,
+        "value_coef": cfg.value_coef,
+        "actor_coef": cfg.actor_distill_coef,
+        "critic_coef": cfg.critic_distill_coef,
+    }
+
+
+def _log_search(run: RunDir, search: SearchController, step: int) -> None:
+    """alpha.csv, archs.csv (each new derived architecture) and collapse warnings."""
+    run.append("alpha.csv", search.alpha_rows(step))
+    arch = search.arch_row(step)
+    if arch is not None:
+        run.append("archs.csv", [arch])
+    message = search.collapse_warning(step)
+    if message is not None:
+        run.append("warnings.csv", [{"step": step, "warning": message}])
 
 
 def _diverge(run: RunDir, env, step: int, what: str, checkpoint_step: int) -> None:
