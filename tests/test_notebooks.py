@@ -81,6 +81,23 @@ def test_distillation_notebook_runs_in_a_real_kernel(tmp_path: Path) -> None:
     assert (out / "figures" / "distillation_curves.html").exists()
 
 
+def test_search_notebook_runs_in_a_real_kernel(tmp_path: Path) -> None:
+    result = reproduce(
+        "smoke",
+        only=["03_one_vs_bilevel_search"],
+        notebooks_dir=ROOT / "notebooks",
+        reports_root=tmp_path,
+        extra_parameters={"runs_dir": str(tmp_path / "runs")},
+    )
+    assert not result.failed, result.failed
+    out = tmp_path / "smoke"
+    derived = pd.read_csv(out / "tables" / "derived_architectures.csv")
+    assert sorted(derived["arm"]) == ["bi-level", "one-level", "vanilla-dnas"]
+    assert (derived["macs"] > 0).all() and {"cell_0", "cell_13"} <= set(derived.columns)
+    for name in ("score_during_search", "alpha_heatmaps"):
+        assert (out / "figures" / f"{name}.html").exists()
+
+
 def _write_notebook(path: Path, cells: list[str]) -> None:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {

@@ -64,6 +64,10 @@ PRESETS: dict[str, Preset] = {
             eval_episodes=3,
             eval_interval=1_000,
             checkpoint_interval=2_000,
+            studies={
+                # a soft supernet runs every op of 14 cells: about 20 steps/s on 2 cores
+                "search": {"train_steps": 160, "eval_interval": 80, "checkpoint_interval": 160},
+            },
         ),
         Preset(
             "laptop",
@@ -82,6 +86,13 @@ PRESETS: dict[str, Preset] = {
                     "seeds": (0, 1),
                     "eval_interval": 50_000,
                 },
+                # three searches of 3e4 steps with the soft supernet (about 30 min each)
+                "search": {
+                    "train_steps": 30_000,
+                    "games": ("Breakout",),
+                    "eval_interval": 5_000,
+                    "checkpoint_interval": 10_000,
+                },
             },
         ),
         Preset(
@@ -94,6 +105,7 @@ PRESETS: dict[str, Preset] = {
             eval_episodes=30,
             eval_interval=1_000_000,
             checkpoint_interval=1_000_000,
+            studies={"search": {"train_steps": 20_000_000}},  # A2D Sec. 4.4
         ),
     )
 }

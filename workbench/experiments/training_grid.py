@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from workbench.config import A2CConfig
+from workbench.config import A2CConfig, SearchConfig
 from workbench.experiments.presets import Preset
 from workbench.experiments.runs import load_runs, run_name
+from workbench.names import check_name
 from workbench.rl.a2c import train
 from workbench.rl.teacher import load_teacher
 
@@ -57,6 +58,46 @@ def distillation_configs(
     ]  # fmt: skip
 
 
+SEARCH_ARMS: dict[str, dict[str, str]] = {
+    "vanilla-dnas": {"strategy": "one-level", "distill": "none"},
+    "one-level": {"strategy": "one-level", "distill": "actor+critic"},
+    "bi-level": {"strategy": "bi-level", "distill": "actor+critic"},
+}
+"""A2D Fig. 2: vanilla DNAS (no distillation) vs A2D (one-level) vs DARTS bi-level."""
+
+
+def search_configs(
+    preset: Preset,
+    games: Sequence[str],
+    arms: Sequence[str],
+    seeds: Sequence[int],
+    *,
+    teacher: str = "{game}__resnet20",
+    space: str = "a2d",
+    sampler: str = "soft",
+    cost_lambda: float = 1e-2,
+) -> list[SearchConfig]:
+    """One SearchConfig per (game, arm, seed) of SEARCH_ARMS at the preset's budget."""
+    for arm in arms:
+        check_name(arm, SEARCH_ARMS, "search arm")
+    for game in games:
+        if any(SEARCH_ARMS[a]["distill"] != "none" for a in arms):
+            load_teacher(teacher.format(game=game), game=game)
+    return [
+        SearchConfig(game=g, model=f"supernet-{space}", seed=s, space=space, sampler=sampler,
+                     cost_lambda=cost_lambda, total_steps=preset.train_steps,
+                     eval_interval=preset.eval_interval, eval_episodes=preset.eval_episodes,
+                     checkpoint_interval=preset.checkpoint_interval,
+                     log_interval=min(10_000, preset.train_steps),
+                     alpha_log_interval=max(preset.train_steps // 20, 1),
+                     tag=f"search-{arm}-{preset.name}",
+                     teacher=None if SEARCH_ARMS[arm]["distill"] == "none"
+                     else teacher.format(game=g),
+                     **SEARCH_ARMS[arm])
+        for g in games for arm in arms for s in seeds
+    ]  # fmt: skip
+
+
 def run_configs(
     configs: Sequence[A2CConfig], runs_dir: str | Path, progress: bool | None = None
 ) -> pd.DataFrame:
@@ -69,3 +110,23 @@ def run_configs(
         names.append(name)
     evals = load_runs(runs_dir)
     return evals[evals["run"].isin(names)].reset_index(drop=True)
+
+
+def search_arm(strategy: str, distill: str) -> str:
+    """The SEARCH_ARMS name of a (strategy, distill) pair, else `<strategy>/<distill>`."""
+    for name, arm in SEARCH_ARMS.items():
+        if arm == {"strategy": strategy, "distill": distill}:
+            return name
+    return f"{strategy}/{distill}"
+
+
+def search_logs(configs: Sequence[SearchConfig], runs_dir: str | Path) -> dict[str, pd.DataFrame]:
+    """evals, alpha and archs logs of the given search runs, each with an `arm` column."""
+    names = {run_name(c.game, c.model, c.tag, c.seed) for c in configs}
+    logs = {}
+    for log in ("evals", "alpha", "archs"):
+        df = load_runs(runs_dir, f"{log}.csv")
+        df = df[df["run"].isin(names)].reset_index(drop=True)
+        df["arm"] = [search_arm(s, d) for s, d in zip(df["strategy"], df["distill"], strict=True)]
+        logs[log] = df
+    return logs

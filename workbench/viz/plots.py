@@ -6,6 +6,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from workbench.nas.ops import OPS
+
 
 def backbone_cost_figure(profiles: pd.DataFrame, caption: str) -> go.Figure:
     """Params (M), MACs per frame (M) and CPU latency (ms) per backbone, side by side."""
@@ -100,6 +102,77 @@ def score_curves(
     fig.update_yaxes(title_text="test score (raw)", col=1)
     fig.update_layout(
         title={"text": f"{title}<br><sup>{caption}</sup>"},
+        template="plotly_white",
+        margin={"t": 110},
+    )
+    return fig
+
+
+def search_curves(evals: pd.DataFrame, caption: str) -> go.Figure:
+    """A2D Fig. 2: test score of the supernet's derived network during search, one line per arm."""
+    return score_curves(
+        evals,
+        caption,
+        line="arm",
+        panel=("game",),
+        title="Test score during search (A2D Fig. 2): vanilla DNAS vs one-level vs bi-level",
+    )
+
+
+def alpha_heatmaps(alpha: pd.DataFrame, caption: str, snapshots: int = 3) -> go.Figure:
+    """Op probabilities per cell (softmax of alpha): one row per arm, columns over search time."""
+    ops = [op for op in OPS if op in alpha.columns]
+    arms = sorted(alpha["arm"].unique())
+    steps = sorted(alpha["step"].unique())
+    picks = sorted({steps[round(i * (len(steps) - 1) / max(snapshots - 1, 1))]
+                    for i in range(snapshots)})  # fmt: skip
+    titles = [f"{arm} · step {step:,}" for arm in arms for step in picks]
+    fig = make_subplots(rows=len(arms), cols=len(picks), subplot_titles=titles)
+    for row, arm in enumerate(arms, start=1):
+        for col, step in enumerate(picks, start=1):
+            snap = alpha[(alpha["arm"] == arm) & (alpha["step"] == step)]
+            snap = snap.groupby("cell", sort=False)[ops].mean()
+            fig.add_heatmap(
+                z=snap.to_numpy(),
+                x=ops,
+                y=list(snap.index),
+                zmin=0,
+                zmax=1,
+                colorscale="Viridis",
+                showscale=row == 1 and col == len(picks),
+                row=row,
+                col=col,
+            )
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(
+        title={
+            "text": f"Architecture probabilities softmax(alpha) per cell<br><sup>{caption}</sup>"
+        },
+        template="plotly_white",
+        height=320 * len(arms) + 120,
+        margin={"t": 110},
+    )
+    return fig
+
+
+def score_vs_macs(points: pd.DataFrame, caption: str) -> go.Figure:
+    """A2D Fig. 3: best test score against MACs per frame, one marker per agent and training."""
+    fig = go.Figure()
+    for (label, distilled), df in points.groupby(["agent", "distilled"]):
+        fig.add_scatter(
+            x=df["macs"],
+            y=df["best_score"],
+            error_y={"type": "data", "array": df["best_std"].fillna(0)},
+            mode="markers+text",
+            text=[label] * len(df),
+            textposition="top center",
+            name=f"{label} ({'distilled' if distilled else 'no distillation'})",
+            marker={"symbol": "star" if distilled else "circle", "size": 12},
+        )
+    fig.update_xaxes(title_text="MACs per frame", type="log")
+    fig.update_yaxes(title_text="best test score (raw)")
+    fig.update_layout(
+        title={"text": f"Test score vs MACs (A2D Fig. 3)<br><sup>{caption}</sup>"},
         template="plotly_white",
         margin={"t": 110},
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 
 from workbench import papers
@@ -85,3 +87,19 @@ def distillation_table(evals: pd.DataFrame) -> pd.DataFrame:
     arm_order = table["distill"].map(DISTILL_ARMS.index)
     table = table.assign(_arm=arm_order).sort_values(["game", "model", "_arm"])
     return table.drop(columns="_arm").reset_index(drop=True)
+
+
+def derived_arch_table(archs: pd.DataFrame) -> pd.DataFrame:
+    """The last derived architecture of each search run: MACs, params, skip share, op per cell."""
+    last = archs.sort_values("step").groupby("run").tail(1)
+    cells = pd.DataFrame([json.loads(a) for a in last["arch"]], index=last.index)
+    keep = [c for c in ("game", "arm", "seed", "step", "macs", "params", "skip_share") if c in last]
+    return last[keep].join(cells).sort_values(keep[:3]).reset_index(drop=True)
+
+
+def arch_history_table(archs: pd.DataFrame) -> pd.DataFrame:
+    """Every distinct derived architecture of each search run with the step it appeared."""
+    keep = [
+        c for c in ("game", "arm", "seed", "step", "macs", "params", "skip_share") if c in archs
+    ]
+    return archs[keep].sort_values(keep[:4]).reset_index(drop=True)
