@@ -151,3 +151,30 @@ def test_derive_then_train_the_derived_arch_from_the_cli(tmp_path: Path) -> None
     assert derived_run.name.startswith("Breakout__arch-arch__")
     assert json.loads((derived_run / "config.json").read_text())["arch"] == arch
     assert A2CConfig(arch=arch).arch == arch
+
+
+def test_cosearch_updates_the_accelerator_and_alpha(tmp_path: Path) -> None:
+    cfg = SearchConfig(**TINY, cost="latency", hw_interval=20, das_iterations=20)
+    train(cfg, tmp_path / "run", progress=False)
+    hardware = pd.read_csv(tmp_path / "run" / "hardware.csv")
+    assert list(hardware["step"]) == [0, 20] and (hardware["fps"] > 0).all()
+    assert (hardware["dsp"] <= 900).all()
+    state = load_checkpoint_file(tmp_path / "run" / "checkpoints" / "latest.pt")
+    assert state["search"]["hardware_arch"] is not None
+    assert state["model"]["backbone.alpha"].abs().sum() > 0
+
+
+def test_latency_table_adds_up_to_the_predicted_chunk_latencies() -> None:
+    from workbench.hardware.cosearch import hardware_for
+    from workbench.nas.space import RESNET_LIKE_A3CS
+
+    hw = hardware_for(RESNET_LIKE_A3CS, "a3cs", iterations=30)
+    derived = sum(hw.table.at[cell, op] for cell, op in RESNET_LIKE_A3CS.items())
+    assert hw.fixed_s + derived == pytest.approx(sum(hw.prediction.chunk_latency_s), rel=1e-9)
+    assert (hw.table["skip"] == 0).all() and (hw.table["conv5"] > hw.table["conv3"]).all()
+
+
+def test_hw_predict_cli(capsys: pytest.CaptureFixture) -> None:
+    assert main(["hw", "predict", "--arch", "resnet14", "--das-iterations", "50"]) == 0
+    out = capsys.readouterr().out
+    assert "DNNBuilder-like:" in out and "DAS:" in out and "FPS" in out

@@ -85,11 +85,56 @@ def _search(args: argparse.Namespace) -> int:
         alpha_log_interval=min(10_000, args.steps),
         distill=args.distill,
         teacher=args.teacher,
+        cost=args.cost,
+        hw_interval=args.hw_interval,
+        das_iterations=args.das_iterations,
     )
     run_dir = args.out / run_name(cfg.game, cfg.model, cfg.tag, cfg.seed)
     result = train(cfg, run_dir, tensorboard=args.tensorboard)
     print(f"search run: {result.run_dir} ({result.steps:,} agent steps)")
     print(f"derive it: workbench derive --run {result.run_dir}")
+    return 0
+
+
+def _hw_predict(args: argparse.Namespace) -> int:
+    from workbench.hardware import (
+        ZC706,
+        das_search,
+        dnnbuilder_like,
+        extract_layers,
+        load_accelerator,
+        predict,
+        save_accelerator,
+    )
+    from workbench.models.registry import create_model, list_models
+
+    if args.arch in list_models():
+        model = create_model(args.arch)
+    else:
+        from workbench.nas.space import build_model, load_arch
+
+        model = build_model(load_arch(args.arch))
+    layers = extract_layers(model)
+    designs = {"DNNBuilder-like": dnnbuilder_like(layers, ZC706)}
+    if args.accel:
+        designs["given"] = load_accelerator(args.accel)
+    else:
+        result = das_search(layers, ZC706, iterations=args.das_iterations, seed=args.seed)
+        if result.best_design is not None:
+            designs["DAS"] = result.best_design
+            if args.save_accel:
+                save_accelerator(result.best_design, args.save_accel)
+    for name, design in designs.items():
+        p = predict(layers, design, ZC706)
+        if not p.feasible:
+            print(f"{name}: infeasible on {ZC706.name}: {p.reason}")
+            continue
+        chunks = ", ".join(f"{t * 1e3:.3f}" for t in p.chunk_latency_s)
+        print(
+            f"{name}: {p.fps:,.1f} FPS ({p.bound}-bound), {len(design.chunks)} chunks, latency "
+            f"per chunk [ms]: {chunks}; {p.dsp_used}/{ZC706.dsp} DSP, {p.bram_used}/"
+            f"{ZC706.bram36} BRAM36"
+        )
     return 0
 
 
@@ -278,7 +323,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-interval", type=parse_steps, help="default: --steps")
     p.add_argument("--out", type=Path, default=Path("runs"))
     p.add_argument("--tensorboard", action="store_true")
+    p.add_argument("--cost", default="macs", help="macs (A2D) | latency (A3C-S co-search)")
+    p.add_argument("--hw-interval", type=parse_steps, default=100_000,
+                   help="co-search: steps between accelerator searches")  # fmt: skip
+    p.add_argument("--das-iterations", type=int, default=300, help="co-search: DAS iterations")
     p.set_defaults(func=_search)
+
+    p = sub.add_parser("hw", help="accelerator tools (A3C-S)")
+    hw = p.add_subparsers(dest="hw_command", required=True)
+    q = hw.add_parser("predict", help="FPS, latency per chunk and resources on the ZC706")
+    q.add_argument("--arch", required=True, help="registered backbone or architecture JSON")
+    q.add_argument("--accel", type=Path, help="accelerator JSON; default: search one with DAS")
+    q.add_argument("--das-iterations", type=int, default=1500)
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--save-accel", type=Path, help="write the DAS design as JSON")
+    q.set_defaults(func=_hw_predict)
 
     p = sub.add_parser("derive", help="argmax architecture of a search run, as JSON")
     p.add_argument("--run", type=Path, required=True)

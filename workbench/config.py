@@ -170,6 +170,13 @@ class SearchConfig(A2CConfig):
     value: ours)."""
     alpha_log_interval: int = 10_000
     """Agent steps between rows of alpha.csv (op probabilities per cell) and archs.csv."""
+    cost: str = "macs"
+    """macs (A2D: expected MACs) or latency (A3C-S co-search: expected latency on the
+    accelerator DAS finds for the derived network, in ResNet-20 DNNBuilder-like frame times)."""
+    hw_interval: int = 100_000
+    """Co-search: agent steps between accelerator searches for the current derived network."""
+    das_iterations: int = 300
+    """Co-search: DAS iterations (predictor calls) per accelerator search."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -196,4 +203,7 @@ class SearchConfig(A2CConfig):
         if not self.arch_lr > 0 or not 0 <= self.arch_beta1 < 1:
             raise ValueError(f"need arch_lr > 0 and 0 <= arch_beta1 < 1, got "
                              f"{self.arch_lr}, {self.arch_beta1}")  # fmt: skip
-        _check_positive_int(self, "tau_every", "alpha_log_interval")
+        if self.cost not in ("macs", "latency"):
+            raise ValueError(f"cost must be macs or latency, got {self.cost!r}")
+        _check_positive_int(self, "tau_every", "alpha_log_interval", "hw_interval",
+                            "das_iterations")  # fmt: skip

@@ -23,7 +23,15 @@ import torch
 
 from workbench.experiments.provenance import environment_info
 
-LOGS = ("metrics.csv", "episodes.csv", "evals.csv", "alpha.csv", "archs.csv", "warnings.csv")
+LOGS = (
+    "metrics.csv",
+    "episodes.csv",
+    "evals.csv",
+    "alpha.csv",
+    "archs.csv",
+    "warnings.csv",
+    "hardware.csv",
+)
 RESULT = "result.json"
 
 

@@ -71,18 +71,36 @@ class SearchController:
         self.samples: list = []
         self.tau = cfg.tau0
         self.last_arch: dict[str, str] | None = None
+        self.hardware = None  # co-search: the HardwareCost of the current derived network
+        self.hardware_step = -1
 
     # --- the pieces of an update ------------------------------------------------------------
     def weight_parameters(self) -> list[nn.Parameter]:
         """Every agent parameter except alpha (they go to the weights' RMSProp)."""
         return [p for p in self.agent.parameters() if p is not self.alpha]
 
-    def begin_update(self, step: int, generator: torch.Generator) -> None:
-        """Set the temperature for this step and sample with the run's generator."""
+    def begin_update(self, step: int, generator: torch.Generator) -> dict | None:
+        """Set this step's temperature and sampling; co-search: refresh hw(phi*) when due.
+
+        Returns a hardware.csv row when a new accelerator was searched.
+        """
         cfg = self.cfg
         self.tau = temperature(step, cfg.tau0, cfg.tau_decay, cfg.tau_every)
         self.supernet.set_sampling(self.sampler, self.tau, generator)
         self.samples = []
+        if cfg.cost == "latency" and step // cfg.hw_interval != self.hardware_step:
+            self.hardware_step = step // cfg.hw_interval
+            self._search_hardware(self.supernet.derive())
+            return self.hardware.row(step)
+        return None
+
+    def _search_hardware(self, arch: dict[str, str]) -> None:
+        from workbench.hardware.cosearch import hardware_for  # the hardware stack, only if used
+
+        seed = self.cfg.seed * 1_000 + self.hardware_step
+        self.hardware = hardware_for(
+            arch, self.cfg.space, iterations=self.cfg.das_iterations, seed=seed
+        )
 
     def record_sample(self) -> None:
         """Keep the sample of the forward just made (for the cost of this rollout)."""
@@ -90,8 +108,16 @@ class SearchController:
 
     def cost(self) -> Tensor:
         """lambda * mean expected cost (ResNet-20 MACs units) of this rollout's samples."""
-        costs = torch.stack([cost_loss(s, self.table) for s in self.samples])
+        costs = torch.stack([self._sample_cost(s) for s in self.samples])
         return self.cfg.cost_lambda * costs.mean()
+
+    def _sample_cost(self, sample) -> Tensor:
+        """MACs (A2D) or accelerator latency (A3C-S) of one sample, normalised, differentiable."""
+        if self.cfg.cost == "latency":
+            from workbench.hardware.cosearch import latency_cost
+
+            return latency_cost(sample.weights, self.hardware)
+        return cost_loss(sample, self.table)
 
     def one_level_step(self) -> None:
         """Adam step of alpha from the gradient the shared backward left on it (A2D Eq. 9)."""
@@ -114,8 +140,8 @@ class SearchController:
                 logits, values = functional_call(self.agent, {**w, **buffers}, (batch.obs,))
                 total = batch_loss(logits, values, batch, **loss_kwargs)
                 if with_cost:
-                    total = total + self.cfg.cost_lambda * cost_loss(
-                        self.supernet.last_sample, self.table
+                    total = total + self.cfg.cost_lambda * self._sample_cost(
+                        self.supernet.last_sample
                     )
                 return total
 
@@ -194,12 +220,20 @@ class SearchController:
 
     def state_dict(self) -> dict:
         """What a checkpoint needs beyond the agent's weights (alpha lives in those)."""
-        return {"optimizer": self.optimizer.state_dict(), "last_arch": self.last_arch}
+        return {
+            "optimizer": self.optimizer.state_dict(),
+            "last_arch": self.last_arch,
+            "hardware_step": self.hardware_step,
+            "hardware_arch": self.hardware.arch if self.hardware else None,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         """Restore the alpha optimiser and the last derived architecture."""
         self.optimizer.load_state_dict(state["optimizer"])
         self.last_arch = state["last_arch"]
+        self.hardware_step = state.get("hardware_step", -1)
+        if state.get("hardware_arch") is not None:  # DAS is seeded: the same design again
+            self._search_hardware(state["hardware_arch"])
 
 
 def batch_loss(

@@ -133,7 +133,9 @@ def train(
             for group in optimizer.param_groups:
                 group["lr"] = lr
             if search:
-                search.begin_update(step, generator)
+                hardware = search.begin_update(step, generator)
+                if hardware is not None:
+                    run.append("hardware.csv", [hardware])
 
             # --- rollout: T steps of N envs; the acting forwards keep their graph for learning --
             step_obs, step_logits, step_values, step_actions = [], [], [], []
