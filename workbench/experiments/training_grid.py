@@ -6,6 +6,7 @@ match): a finished run is not retrained, an interrupted one resumes from its che
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -130,3 +131,18 @@ def search_logs(configs: Sequence[SearchConfig], runs_dir: str | Path) -> dict[s
         df["arm"] = [search_arm(s, d) for s, d in zip(df["strategy"], df["distill"], strict=True)]
         logs[log] = df
     return logs
+
+
+def derived_configs(
+    configs: Sequence[A2CConfig], arch: dict[str, str], name: str
+) -> list[A2CConfig]:
+    """The given configs with their backbone replaced by a derived architecture `arch-<name>`."""
+    return [replace(cfg, model=f"arch-{name}", arch=dict(arch)) for cfg in configs]
+
+
+def last_derived_arch(archs: pd.DataFrame, arm: str, game: str, seed: int) -> dict[str, str]:
+    """The architecture a search run derived last (from its archs.csv rows)."""
+    rows = archs[(archs["arm"] == arm) & (archs["game"] == game) & (archs["seed"] == seed)]
+    if rows.empty:
+        raise ValueError(f"no derived architecture logged for arm {arm!r}, {game}, seed {seed}")
+    return json.loads(rows.sort_values("step").iloc[-1]["arch"])

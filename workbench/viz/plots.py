@@ -179,6 +179,31 @@ def score_vs_macs(points: pd.DataFrame, caption: str) -> go.Figure:
     return fig
 
 
+def score_vs_fps(points: pd.DataFrame, caption: str) -> go.Figure:
+    """A3C-S Fig. 3: test score against predicted FPS, each agent on DAS and DNNBuilder-like."""
+    fig = go.Figure()
+    for design, column, symbol in (("DAS", "das_fps", "star"),
+                                   ("DNNBuilder-like", "dnnbuilder_fps", "circle")):  # fmt: skip
+        fig.add_scatter(
+            x=points[column],
+            y=points["best_score"],
+            error_y={"type": "data", "array": points["best_std"].fillna(0)},
+            mode="markers+text",
+            text=points["agent"],
+            textposition="top center",
+            name=f"on its {design} design",
+            marker={"symbol": symbol, "size": 12},
+        )
+    fig.update_xaxes(title_text="predicted FPS on ZC706 (900 DSPs)", type="log")
+    fig.update_yaxes(title_text="best test score (raw)")
+    fig.update_layout(
+        title={"text": f"Test score vs FPS (A3C-S Fig. 3)<br><sup>{caption}</sup>"},
+        template="plotly_white",
+        margin={"t": 110},
+    )
+    return fig
+
+
 _PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"]
 
 

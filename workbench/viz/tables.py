@@ -103,3 +103,19 @@ def arch_history_table(archs: pd.DataFrame) -> pd.DataFrame:
         c for c in ("game", "arm", "seed", "step", "macs", "params", "skip_share") if c in archs
     ]
     return archs[keep].sort_values(keep[:4]).reset_index(drop=True)
+
+
+def fa3c_table(points: pd.DataFrame, fa3c: dict[str, dict], a3cs: dict[str, dict]) -> pd.DataFrame:
+    """A3C-S Tab. III: per game, our co-searched agent (predicted FPS) beside reported figures."""
+    rows = []
+    for game in sorted(points["game"].unique()):
+        ours = points[(points["game"] == game) & points["agent"].str.startswith("cosearched")]
+        for _, row in ours.iterrows():
+            rows.append({"game": game, "system": f"ours: {row['agent']} on DAS",
+                         "score": row["best_score"], "fps": row["das_fps"],
+                         "fps_source": "predicted (workbench)"})  # fmt: skip
+        for system, reported in (("FA3C", fa3c), ("A3C-S", a3cs)):
+            if game in reported:
+                rows.append({"game": game, "system": system, "score": reported[game]["score"],
+                             "fps": reported[game]["fps"], "fps_source": "reported"})  # fmt: skip
+    return pd.DataFrame(rows)
