@@ -168,3 +168,14 @@ def test_finished_run_is_not_retrained_even_without_checkpoints(
     assert result.completed and result.steps == 640 and len(result.evals) == 1
     assert not list((record / "checkpoints").glob("*.pt"))  # nothing was trained
     assert (record / "metrics.csv").read_text() == before
+
+
+def test_two_trainers_of_one_run_train_it_once(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    cfg = A2CConfig(**{**SMALL, "total_steps": 160, "checkpoint_interval": 160})
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda _: train(cfg, tmp_path / "run", progress=False), [0, 1]))
+    assert all(r.completed and r.steps == 160 for r in results)
+    metrics = pd.read_csv(tmp_path / "run" / "metrics.csv")
+    assert metrics["step"].is_unique  # trained once: the second waited, then found it finished

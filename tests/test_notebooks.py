@@ -116,7 +116,9 @@ def test_failing_notebook_names_notebook_and_cell(tmp_path: Path, capsys) -> Non
     nbs.mkdir()
     _write_notebook(nbs / "01_ok.ipynb", ["x = 1"])
     _write_notebook(nbs / "02_broken.ipynb", ["y = 2", "raise ValueError('boom')"])
-    code = main(["reproduce", "--notebooks", str(nbs), "--reports", str(tmp_path / "rep")])
+    code = main(
+        ["reproduce", "--notebooks", str(nbs), "--reports", str(tmp_path / "rep"), "--jobs", "2"]
+    )
     assert code == 1
     err = capsys.readouterr().err
     assert "02_broken.ipynb: cell 3 (`raise ValueError('boom')`) raised ValueError: boom" in err

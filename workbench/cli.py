@@ -261,7 +261,11 @@ def _reproduce(args: argparse.Namespace) -> int:
     from workbench.experiments.reproduce import reproduce
 
     result = reproduce(
-        args.preset, only=args.only, notebooks_dir=args.notebooks, reports_root=args.reports
+        args.preset,
+        only=args.only,
+        notebooks_dir=args.notebooks,
+        reports_root=args.reports,
+        jobs=args.jobs,
     )
     print(f"index: {result.index}")
     for run in result.failed:
@@ -385,6 +389,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", nargs="+", help="notebook names (file stems) to run")
     p.add_argument("--notebooks", default="notebooks")
     p.add_argument("--reports", default="reports")
+    p.add_argument("--jobs", type=int, default=1, help="notebooks run in parallel kernels")
     p.set_defaults(func=_reproduce)
     return parser
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -113,8 +114,15 @@ def reproduce(
     notebooks_dir: str | Path = "notebooks",
     reports_root: str | Path = "reports",
     extra_parameters: dict | None = None,
+    jobs: int = 1,
 ) -> Reproduction:
-    """Execute the notebooks with `preset` into reports/<preset>/ and write its index.md."""
+    """Execute the notebooks with `preset` into reports/<preset>/ and write its index.md.
+
+    With jobs > 1, notebooks run in parallel kernels; runs that two notebooks share are trained
+    once (the run folder is locked while it trains, and the second finds it finished).
+    """
+    if jobs < 1:
+        raise ValueError(f"jobs must be >= 1, got {jobs}")
     p = get_preset(preset)
     notebooks = list_notebooks(notebooks_dir)
     if not notebooks:
@@ -125,15 +133,19 @@ def reproduce(
     report_dir = Path(reports_root, p.name).resolve()
     (report_dir / "notebooks").mkdir(parents=True, exist_ok=True)
     result = Reproduction(p.name, report_dir)
-    for i, nb in enumerate(notebooks, 1):
-        params = {"preset": p.name, "report_dir": str(report_dir), **(extra_parameters or {})}
+    params = {"preset": p.name, "report_dir": str(report_dir), **(extra_parameters or {})}
+    for nb in notebooks:
         validate_parameters(nb, params)
+
+    def execute(i: int, nb: Path) -> NotebookRun:
         print(f"[{i}/{len(notebooks)}] {nb.name} (preset={p.name}) ...", flush=True)
         run = run_notebook(nb, report_dir / "notebooks" / nb.name, params, cwd=nb.parent.resolve())
-        result.runs.append(run)
-        print(
-            f"    {'FAILED: ' + run.error if run.error else 'ok'} ({run.seconds:.1f} s)", flush=True
-        )
+        status = "FAILED: " + run.error if run.error else "ok"
+        print(f"    {nb.name}: {status} ({run.seconds:.1f} s)", flush=True)
+        return run
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        result.runs = list(pool.map(execute, range(1, len(notebooks) + 1), notebooks))
     result.index = write_index(result)
     return result
 

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import fcntl
 import hashlib
 import io
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +127,16 @@ class RunDir:
     def load_checkpoint(self, name: str = "latest") -> dict:
         """Load and verify checkpoints/<name>.pt; CheckpointError when missing or corrupted."""
         return load_checkpoint_file(self.path / "checkpoints" / f"{name}.pt")
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold an exclusive lock on the run folder: one process trains a run at a time."""
+        with open(self.path / ".lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def mark_complete(self, steps: int) -> None:
         """Write result.json: the run reached its budget and is never retrained."""

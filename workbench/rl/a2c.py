@@ -68,6 +68,18 @@ def train(
     critic and uses the teacher's values for the td-errors and the bootstrap.
     """
     run = RunDir(run_dir, cfg)
+    with run.lock():  # another process training this run finishes first; then it is complete
+        return _train(run, cfg, progress, stop_after_segments, tensorboard)
+
+
+def _train(
+    run: RunDir,
+    cfg: A2CConfig,
+    progress: bool | None,
+    stop_after_segments: int | None,
+    tensorboard: bool,
+) -> TrainResult:
+    """The training loop of `train`, holding the run folder's lock."""
     if run.is_complete():
         return TrainResult(run.path, cfg.total_steps, run.read("evals.csv"), True)
     reuse_critic = cfg.distill == "actor+reuse-critic"

@@ -1,0 +1,115 @@
+"""Seconds per A2C training iteration: soft supernet, hard top-2 supernet, plain ResNet-20.
+
+One iteration is the network work of one A2C update on 16 envs x rollout 5 without envs: five
+acting forwards on 16 frames that keep their graph, the loss, backward, RMSProp on the weights
+and, for the supernets, the MACs cost and an Adam step on alpha (one-level, A2D Eq. 9). The three
+sides run interleaved in one process (ABCABC...), median of the repeats, reported as ratios to
+ResNet-20. Goal (issue 5): hard top-2 within 2x of ResNet-20 (RL-DARTS reports 2.5x for PPO).
+Usage: python benchmarks/search_overhead.py [--iterations 5] [--repeats 3] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from workbench.config import SearchConfig
+from workbench.models import ActorCritic, create_agent
+from workbench.nas.search import SearchController
+from workbench.nas.supernet import Supernet
+from workbench.rl.losses import a2c_loss
+
+ROOT = Path(__file__).resolve().parents[1]
+NUM_ENVS, ROLLOUT, ACTIONS = 16, 5, 4
+
+
+def make_side(name: str):
+    """An iteration function for one side."""
+    torch.manual_seed(0)
+    if name == "resnet20":
+        agent, search = create_agent("resnet20", ACTIONS), None
+    else:
+        agent = ActorCritic(Supernet("a2d"), ACTIONS)
+        cfg = SearchConfig(sampler="soft" if name == "soft supernet" else "hard", top_k=2)
+        search = SearchController(cfg, agent)
+    weights = search.weight_parameters() if search else list(agent.parameters())
+    optimizer = torch.optim.RMSprop(weights, lr=1e-3, alpha=0.99, eps=1e-5)
+    generator = torch.Generator().manual_seed(0)
+    obs = torch.randint(0, 255, (ROLLOUT, NUM_ENVS, 4, 84, 84), dtype=torch.uint8)
+
+    def iteration() -> None:
+        if search:
+            search.begin_update(0, generator)
+        logits, values = [], []
+        for t in range(ROLLOUT):
+            lo, va = agent(obs[t])
+            if search:
+                search.record_sample()
+            logits.append(lo)
+            values.append(va)
+        actions = torch.zeros(ROLLOUT * NUM_ENVS, dtype=torch.long)
+        returns = torch.zeros(ROLLOUT * NUM_ENVS)
+        loss = a2c_loss(torch.cat(logits), torch.cat(values), actions, returns, entropy_coef=0.01)
+        total = loss.total + (search.cost() if search else 0.0)
+        optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        torch.nn.utils.clip_grad_norm_(weights, 0.5)
+        if search:
+            search.one_level_step()
+        optimizer.step()
+
+    return iteration
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--iterations", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=ROOT / "reports" / "benchmarks")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    sides = {name: make_side(name) for name in ("resnet20", "hard top-2 supernet", "soft supernet")}
+    for fn in sides.values():
+        fn()  # warm-up
+    times: dict[str, list[float]] = {name: [] for name in sides}
+    for _ in range(args.repeats):
+        for name, fn in sides.items():
+            start = time.perf_counter()
+            for _ in range(args.iterations):
+                fn()
+            times[name].append((time.perf_counter() - start) / args.iterations)
+    median = {name: statistics.median(t) for name, t in times.items()}
+    result = {
+        "seconds_per_iteration": median,
+        "ratio_to_resnet20": {n: median[n] / median["resnet20"] for n in median},
+        "all_runs": times,
+        "settings": vars(args) | {"out": str(args.out), "envs": NUM_ENVS, "rollout": ROLLOUT},
+        "machine": {"platform": platform.platform(), "processor": platform.processor(),
+                    "torch": torch.__version__, "threads": torch.get_num_threads()},
+    }  # fmt: skip
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "search_overhead.json").write_text(json.dumps(result, indent=2))
+    lines = [
+        "# Search overhead: seconds per A2C iteration (16 envs x rollout 5, no env)",
+        "",
+        "| side | s / iteration | x ResNet-20 |",
+        "|---|---|---|",
+        *(f"| {n} | {median[n]:.3f} | {median[n] / median['resnet20']:.2f} |" for n in median),
+        "",
+        f"Median of {args.repeats} interleaved repeats of {args.iterations} iterations, "
+        f"{args.threads} threads, torch {torch.__version__}, {platform.platform()}. "
+        "Goal: hard top-2 within 2x of ResNet-20.",
+    ]
+    (args.out / "search_overhead.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
