@@ -98,6 +98,28 @@ def test_search_notebook_runs_in_a_real_kernel(tmp_path: Path) -> None:
         assert (out / "figures" / f"{name}.html").exists()
 
 
+def test_score_vs_cost_notebooks_run_in_a_real_kernel(tmp_path: Path) -> None:
+    result = reproduce(
+        "smoke",
+        only=["04_score_vs_macs", "05_cosearch"],
+        notebooks_dir=ROOT / "notebooks",
+        reports_root=tmp_path,
+        extra_parameters={"runs_dir": str(tmp_path / "runs")},
+    )
+    assert not result.failed, result.failed
+    out = tmp_path / "smoke"
+    points = pd.read_csv(out / "tables" / "score_vs_macs.csv")
+    assert {"vanilla", "resnet14", "resnet20"} <= set(points["agent"])
+    assert any(a.startswith("searched: ") for a in points["agent"])
+    assert set(points["distilled"]) == {True, False} and (points["macs"] > 0).all()
+    accel = pd.read_csv(out / "tables" / "das_vs_dnnbuilder.csv")
+    assert {"resnet14", "resnet20"} <= set(accel["agent"]) and (accel["dnnbuilder_fps"] > 0).all()
+    fa3c = pd.read_csv(out / "tables" / "vs_fa3c.csv")
+    assert set(fa3c["system"]) >= {"FA3C", "A3C-S"} and (fa3c["fps_source"] == "reported").any()
+    for name in ("score_vs_macs", "score_vs_fps"):
+        assert (out / "figures" / f"{name}.html").exists()
+
+
 def _write_notebook(path: Path, cells: list[str]) -> None:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {

@@ -82,7 +82,7 @@ def _search(args: argparse.Namespace) -> int:
         eval_episodes=args.eval_episodes,
         checkpoint_interval=args.checkpoint_interval or args.steps,
         log_interval=min(10_000, args.steps),
-        alpha_log_interval=min(10_000, args.steps),
+        alpha_log_interval=args.alpha_log_interval or min(10_000, args.steps),
         distill=args.distill,
         teacher=args.teacher,
         cost=args.cost,
@@ -331,6 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hw-interval", type=parse_steps, default=100_000,
                    help="co-search: steps between accelerator searches")  # fmt: skip
     p.add_argument("--das-iterations", type=int, default=300, help="co-search: DAS iterations")
+    p.add_argument("--alpha-log-interval", type=parse_steps, help="default: min(1e4, --steps)")
     p.set_defaults(func=_search)
 
     p = sub.add_parser("hw", help="accelerator tools (A3C-S)")

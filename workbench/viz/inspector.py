@@ -98,8 +98,8 @@ class SearchRun:
     def label(self) -> str:
         """Short name for a dropdown: game, space, tag, seed and folder."""
         c = self.config
-        parts = [c.get("game", "?"), c["space"], c.get("tag") or c.get("strategy", ""), ""]
-        parts[-1] = f"s{c['seed']}" if "seed" in c else ""
+        seed = f"s{c['seed']}" if "seed" in c else ""
+        parts = [c.get("game", "?"), c["space"], c.get("tag") or c.get("strategy", ""), seed]
         return " · ".join(str(p) for p in parts if p) + f" ({self.path.name})"
 
 
@@ -130,7 +130,8 @@ def load_search_run(run_dir: str | Path) -> SearchRun:
         raise NotASearchRunError(
             f"alpha.csv cells {sorted(cells)} are not those of space {space.name!r}: {hint}"
         )
-    archs = pd.read_csv(path / "archs.csv")
+    has_rows = (path / "archs.csv").stat().st_size > 0
+    archs = pd.read_csv(path / "archs.csv") if has_rows else pd.DataFrame(columns=["step", "arch"])
     return SearchRun(path=path, config=config, alpha=alpha, archs=archs)
 
 
@@ -160,7 +161,8 @@ def search_run_dirs(run_dir: str | Path | None = None) -> list[Path]:
     found = find_search_runs(run_dir) if run_dir else []
     if run_dir and not found:
         raise NotASearchRunError(f"no search run at or below {run_dir}")
-    return [*found, EXAMPLE_RUN]
+    seen = {p.resolve() for p in found}
+    return [*found, *([] if EXAMPLE_RUN.resolve() in seen else [EXAMPLE_RUN])]
 
 
 def _as_run(run: str | Path | SearchRun) -> SearchRun:
