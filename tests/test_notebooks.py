@@ -120,6 +120,26 @@ def test_score_vs_cost_notebooks_run_in_a_real_kernel(tmp_path: Path) -> None:
         assert (out / "figures" / f"{name}.html").exists()
 
 
+def test_oneshot_notebook_runs_in_a_real_kernel(tmp_path: Path) -> None:
+    result = reproduce(
+        "smoke",
+        only=["06_one_shot_ppo_search"],
+        notebooks_dir=ROOT / "notebooks",
+        reports_root=tmp_path,
+        extra_parameters={"runs_dir": str(tmp_path / "runs")},
+    )
+    assert not result.failed, result.failed
+    out = tmp_path / "smoke"
+    tab1 = pd.read_csv(out / "tables" / "oneshot_table1.csv")
+    assert set(tab1["method"]) == {"Random Search", "Nature-CNN", "ENAS", "SPOS"}
+    assert tab1["paper_mean"].notna().all()
+    bench = pd.read_csv(out / "tables" / "oneshot_tabular_benchmark.csv")
+    assert len(bench) == 3 and 17 in set(bench["arch"])
+    searches = pd.read_csv(out / "tables" / "oneshot_searches.csv")
+    assert sorted(searches["method"]) == ["enas", "spos"]
+    assert (out / "figures" / "oneshot_reward_histograms.html").exists()
+
+
 def _write_notebook(path: Path, cells: list[str]) -> None:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {

@@ -1,5 +1,5 @@
-"""Command line: `workbench train | eval | search | derive | teachers | profile | models | games |
-reproduce`."""
+"""Command line: `workbench train | eval | search | derive | hw | teachers | export-teacher |
+profile | models | games | reproduce | sweep-space`."""
 
 from __future__ import annotations
 
@@ -392,6 +392,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reports", default="reports")
     p.add_argument("--jobs", type=int, default=1, help="notebooks run in parallel kernels")
     p.set_defaults(func=_reproduce)
+
+    from workbench.oneshot.cli import add_sweep_space_parser
+
+    add_sweep_space_parser(sub)
     return parser
 
 

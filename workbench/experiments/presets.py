@@ -67,6 +67,12 @@ PRESETS: dict[str, Preset] = {
             studies={
                 # a soft supernet runs every op of 14 cells: about 20 steps/s on 2 cores
                 "search": {"train_steps": 160, "eval_interval": 80, "checkpoint_interval": 160},
+                "oneshot": {
+                    "train_steps": 1_024,
+                    "eval_episodes": 2,
+                    "eval_interval": 1_024,
+                    "checkpoint_interval": 1_024,
+                },
             },
         ),
         Preset(
@@ -93,6 +99,14 @@ PRESETS: dict[str, Preset] = {
                     "eval_interval": 5_000,
                     "checkpoint_interval": 10_000,
                 },
+                # one-shot PPO search over a few space-1 candidates (an estimate: 35-50 min)
+                "oneshot": {
+                    "train_steps": 20_000,
+                    "games": ("Breakout",),
+                    "eval_episodes": 5,
+                    "eval_interval": 20_000,
+                    "checkpoint_interval": 20_000,
+                },
             },
         ),
         Preset(
@@ -105,7 +119,14 @@ PRESETS: dict[str, Preset] = {
             eval_episodes=30,
             eval_interval=1_000_000,
             checkpoint_interval=1_000_000,
-            studies={"search": {"train_steps": 20_000_000}},  # A2D Sec. 4.4
+            studies={
+                "search": {"train_steps": 20_000_000},  # A2D Sec. 4.4
+                "oneshot": {
+                    "train_steps": 10_000_000,
+                    "games": ("Breakout", "Freeway"),
+                    "seeds": (0, 1, 2, 3),
+                },  # Mazyavkina et al.
+            },
         ),
     )
 }

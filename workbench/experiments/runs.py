@@ -196,7 +196,18 @@ def load_runs(root: str | Path, log: str = "evals.csv") -> pd.DataFrame:
             continue
         df = pd.read_csv(path)
         config = json.loads(cfg_file.read_text())
-        for key in ("game", "model", "seed", "tag", "distill", "strategy", "sampler", "space"):
+        for key in (
+            "game",
+            "model",
+            "seed",
+            "tag",
+            "distill",
+            "strategy",
+            "sampler",
+            "space",
+            "method",
+            "arch_index",
+        ):
             if key in config:
                 df[key] = config[key]
         df["run"] = cfg_file.parent.name

@@ -83,6 +83,14 @@ def build_agent(config: dict, num_actions: int, *, critic: bool = True) -> Actor
 
         backbone = Supernet(config["space"])
         backbone.set_sampling(ArgmaxSampler(), 1.0)
+    elif config.get("arch_index") is not None:
+        from workbench.oneshot.spaces import build_space_model
+
+        backbone = build_space_model(config["space"], config["arch_index"])
+    elif config.get("method") in ("spos", "enas"):
+        from workbench.oneshot.spaces import OneShotSupernet
+
+        backbone = OneShotSupernet(config["space"])
     elif config.get("arch"):
         from workbench.nas.space import build_model
 

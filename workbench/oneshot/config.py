@@ -1,0 +1,62 @@
+"""The config of a one-shot search run: PPO on a weight-sharing supernet, SPOS or ENAS."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from workbench.config import _check_positive_int
+from workbench.oneshot.spaces import get_space
+from workbench.rl.ppo import PPOConfig
+
+METHODS = ("spos", "enas")
+
+
+@dataclass(frozen=True)
+class OneShotConfig(PPOConfig):
+    """A supernet of `space` trained with the PPO of `PPOConfig` (Mazyavkina et al. Sec. 4).
+
+    spos: every update runs one architecture drawn uniformly (one PPO update per sampled path).
+    enas: an LSTM controller samples an architecture ("child"); the child trains for
+    `child_updates` PPO updates on the shared weights; its reward is the mean score of the
+    games finished meanwhile; after `children_per_step` children the controller takes one
+    REINFORCE step (Tab. 5: 10 child epochs, 3 NAS runner steps, entropy 1e-4, cosine lr from
+    1e-3, baseline momentum 0.2).
+    """
+
+    model: str = "supernet"
+    """Label in the run folder's name."""
+    space: int | None = 1
+    """Search space (1: 25 archs, 2: 32 archs)."""
+    method: str = "spos"
+    """spos (uniform single paths) or enas (LSTM controller, REINFORCE)."""
+    tag: str = "spos"
+    """Free label that goes into the run folder name."""
+    child_updates: int = 10
+    """ENAS: PPO updates per sampled child (Tab. 5: 10 child network epochs)."""
+    children_per_step: int = 3
+    """ENAS: children per controller step (Tab. 5: 3 NAS runner timesteps)."""
+    controller_lr: float = 1e-3
+    """ENAS: Adam learning rate of the controller, cosine-annealed over its steps (Tab. 5)."""
+    controller_entropy: float = 1e-4
+    """ENAS: weight of the controller's entropy bonus (Tab. 5)."""
+    baseline_momentum: float = 0.2
+    """ENAS: b <- m b + (1 - m) mean(R) (Tab. 5: 0.2, so the baseline follows recent rewards)."""
+    controller_hidden: int = 64
+    """ENAS: LSTM width (the authors' code: 64)."""
+
+    def __post_init__(self) -> None:
+        if self.space is None:
+            raise ValueError("a one-shot search needs a search space (space=1 or 2)")
+        get_space(self.space)
+        if self.arch_index is not None:
+            raise ValueError("a one-shot search has no fixed arch_index; it searches the space")
+        super().__post_init__()
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
+        _check_positive_int(self, "child_updates", "children_per_step", "controller_hidden")
+        if not self.controller_lr > 0:
+            raise ValueError(f"controller_lr must be > 0, got {self.controller_lr}")
+        if self.controller_entropy < 0:
+            raise ValueError(f"controller_entropy must be >= 0, got {self.controller_entropy}")
+        if not 0 <= self.baseline_momentum < 1:
+            raise ValueError(f"baseline_momentum must be in [0, 1), got {self.baseline_momentum}")

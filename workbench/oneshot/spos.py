@@ -1,0 +1,104 @@
+"""Single-path one-shot search with uniform sampling (Guo et al. 2019; Mazyavkina et al. 4.3).
+
+Fitting: each PPO update draws one architecture uniformly and runs (and trains) only its path
+of the supernet: the rollout is played by that path and the PPO epochs backpropagate through
+it, so the shared stem and Linear and that path's convs get real gradients. (The authors'
+public code rewraps the loss value in a new tensor, `torch.tensor(loss, requires_grad=True)`,
+so no gradient ever reaches the supernet's weights; tests/test_oneshot.py checks ours do.)
+Selection: every candidate is played with the final supernet weights on the test protocol with
+one common env seed, and ranked by its mean score (full enumeration; the spaces are small).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from workbench.experiments.runs import load_checkpoint_file
+from workbench.models import ActorCritic
+from workbench.oneshot.spaces import OneShotSupernet, get_space
+from workbench.rl.evaluation import evaluate
+from workbench.rl.ppo import ArchSchedule
+
+RANKING = "ranking.csv"
+
+
+class UniformPaths(ArchSchedule):
+    """SPOS fitting: a uniformly drawn architecture per update (one PPO update per path)."""
+
+    def __init__(self, supernet: OneShotSupernet) -> None:
+        self.supernet = supernet
+
+    def begin_update(self, update: int, generator: torch.Generator) -> None:
+        """Draw this update's architecture."""
+        n = len(self.supernet.space)
+        self.supernet.set_arch(int(torch.randint(n, (1,), generator=generator)))
+
+    def end_update(self, step: int, returns: list[float], generator: torch.Generator) -> list:
+        """One archs.csv row per update: the path it trained."""
+        arch = self.supernet.arch
+        return [{"step": step, "arch": arch, "kernels": self.supernet.space.label(arch)}]
+
+    def log_fields(self) -> dict:
+        return {"arch": self.supernet.arch}
+
+    @contextmanager
+    def evaluation(self) -> Iterator[bool]:
+        """No test score during fitting: the architectures are ranked once, at the end."""
+        yield False
+
+
+def supernet_agent(state: dict) -> ActorCritic:
+    """The supernet agent of a one-shot checkpoint, with its weights."""
+    config = state["config"]
+    agent = ActorCritic(OneShotSupernet(config["space"]), state["num_actions"])
+    agent.load_state_dict(state["model"])
+    return agent
+
+
+def spos_ranking(
+    run_dir: str | Path,
+    archs: Sequence[int] | None = None,
+    *,
+    episodes: int = 10,
+    seed: int = 12_345,
+    progress: bool | None = False,
+) -> pd.DataFrame:
+    """Mean test score of each candidate with the supernet's final weights, best first.
+
+    Scores are cached in the run's ranking.csv, so a ranking resumes where it stopped and
+    other candidate sets reuse them. `archs`: the candidates (default: the whole space).
+    """
+    run_dir = Path(run_dir)
+    state = load_checkpoint_file(run_dir / "checkpoints" / "latest.pt")
+    config = state["config"]
+    if config.get("method") != "spos":
+        raise ValueError(f"{run_dir} is not a SPOS search run (method {config.get('method')!r})")
+    space = get_space(config["space"])
+    archs = list(range(len(space))) if archs is None else [int(a) for a in archs]
+    for a in archs:
+        space.choices(a)  # raises for an index outside the space
+    cache = run_dir / RANKING
+    done = pd.read_csv(cache) if cache.exists() else pd.DataFrame()
+    key = (episodes, seed, int(state["step"]))
+    if len(done):
+        done = done[(done["episodes"] == episodes) & (done["seed"] == seed)
+                    & (done["weights_step"] == key[2])]  # fmt: skip
+    agent = supernet_agent(state)
+    for arch in (a for a in archs if a not in set(done.get("arch", []))):
+        agent.backbone.set_arch(arch)
+        result = evaluate(
+            agent, config["game"], episodes=episodes, seed=seed,
+            backend=config.get("backend", "auto"), progress=progress,
+        )  # fmt: skip
+        row = {"arch": arch, "kernels": space.label(arch), "proxy": result.mean,
+               "proxy_std": result.std, "episodes": episodes, "seed": seed,
+               "weights_step": key[2]}  # fmt: skip
+        pd.DataFrame([row]).to_csv(cache, mode="a", header=not cache.exists(), index=False)
+        done = pd.concat([done, pd.DataFrame([row])], ignore_index=True)
+    ranked = done[done["arch"].isin(archs)].drop_duplicates("arch")
+    return ranked.sort_values(["proxy", "arch"], ascending=[False, True]).reset_index(drop=True)
