@@ -179,3 +179,24 @@ def test_two_trainers_of_one_run_train_it_once(tmp_path: Path) -> None:
     assert all(r.completed and r.steps == 160 for r in results)
     metrics = pd.read_csv(tmp_path / "run" / "metrics.csv")
     assert metrics["step"].is_unique  # trained once: the second waited, then found it finished
+
+
+def test_checkpoint_verifies_at_every_point_of_a_killed_save(tmp_path: Path) -> None:
+    import hashlib
+
+    from workbench.experiments.runs import RunDir
+
+    run = RunDir(tmp_path / "run", A2CConfig(**SMALL))
+    old = run.save_checkpoint({"step": 1})
+    new_bytes = (old.read_bytes(), b"")[0]
+    # killed after writing the new digest, before the data: old data, old digest -> loads
+    (old.parent / "latest.pt.sha256.new").write_text(hashlib.sha256(b"other").hexdigest())
+    assert load_checkpoint_file(old)["step"] == 1
+    # killed after the data, before the digest moved: new data verifies against .new
+    run.save_checkpoint({"step": 2})
+    (old.parent / "latest.pt.sha256.new").write_text(hashlib.sha256(old.read_bytes()).hexdigest())
+    (old.parent / "latest.pt.sha256").write_text(hashlib.sha256(new_bytes).hexdigest())
+    assert load_checkpoint_file(old)["step"] == 2
+    old.write_bytes(old.read_bytes()[:-10])  # and truncated data still fails
+    with pytest.raises(CheckpointError, match="corrupted or truncated"):
+        load_checkpoint_file(old)

@@ -1,5 +1,5 @@
 """Command line: `workbench train | eval | search | derive | hw | teachers | export-teacher |
-profile | models | games | reproduce | sweep-space`."""
+profile | models | games | reproduce | sweep | sweep-space`."""
 
 from __future__ import annotations
 
@@ -273,6 +273,12 @@ def _reproduce(args: argparse.Namespace) -> int:
     return 1 if result.failed else 0
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    from workbench.experiments.sweep import run_args
+
+    return run_args(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The `workbench` argument parser with one sub-command per task."""
     parser = argparse.ArgumentParser(prog="workbench", description=__doc__)
@@ -392,6 +398,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reports", default="reports")
     p.add_argument("--jobs", type=int, default=1, help="notebooks run in parallel kernels")
     p.set_defaults(func=_reproduce)
+
+    p = sub.add_parser("sweep", help="run a grid (YAML) of trainings/searches, locally or on Ray")
+    p.add_argument("--grid", type=Path, required=True, help="grid YAML (examples/grids/)")
+    p.add_argument("--backend", default="local", choices=("local", "ray"))
+    p.add_argument("--address", help="Ray address (host:6379, auto); default: RAY_ADDRESS")
+    p.add_argument("--max-concurrent", type=int, help="trials at once (local default: cores/cpus)")
+    p.add_argument("--runs", type=Path, default=Path("runs"))
+    p.add_argument("--retries", type=int, default=2, help="restarts of a trial whose worker dies")
+    p.add_argument("--dry-run", action="store_true", help="list the trials and exit")
+    p.set_defaults(func=_sweep)
 
     from workbench.oneshot.cli import add_sweep_space_parser
 

@@ -114,10 +114,11 @@ class RunDir:
         torch.save(state, buffer)
         data = buffer.getvalue()
         path = self.path / "checkpoints" / f"{name}.pt"
+        digest = hashlib.sha256(data).hexdigest().encode()
+        # new digest, then data, then digest: a kill at any point leaves a pair that verifies
+        _atomic_write_bytes(path.with_suffix(".pt.sha256.new"), digest)
         _atomic_write_bytes(path, data)
-        _atomic_write_bytes(
-            path.with_suffix(".pt.sha256"), hashlib.sha256(data).hexdigest().encode()
-        )
+        os.replace(path.with_suffix(".pt.sha256.new"), path.with_suffix(".pt.sha256"))
         return path
 
     def has_checkpoint(self, name: str = "latest") -> bool:
@@ -176,7 +177,9 @@ def load_checkpoint_file(path: str | Path) -> dict:
         raise CheckpointError(f"no checkpoint at {path}")
     data = path.read_bytes()
     digest_file = path.with_suffix(".pt.sha256")
-    if digest_file.exists() and digest_file.read_text().strip() != hashlib.sha256(data).hexdigest():
+    pending = path.with_suffix(".pt.sha256.new")  # written just before the data it describes
+    valid = {f.read_text().strip() for f in (digest_file, pending) if f.exists()}
+    if valid and hashlib.sha256(data).hexdigest() not in valid:
         raise CheckpointError(
             f"{path} is corrupted or truncated (sha256 differs from {digest_file.name}); "
             "delete it to restart from scratch or restore it from a copy"

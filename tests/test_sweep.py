@@ -1,0 +1,281 @@
+"""Sweeps: grid validation, local vs Ray results, a killed trial resumes, re-runs train nothing."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import socket
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import torch
+import yaml
+
+from workbench.config import A2CConfig, SearchConfig
+from workbench.experiments.grid import GridError, load_grid, parse_grid
+from workbench.experiments.runs import CheckpointError, load_checkpoint_file
+from workbench.experiments.sweep import (
+    SweepError,
+    checkpoint_step,
+    main,
+    read_attempts,
+    run_sweep,
+)
+
+TINY = {
+    "total_steps": 80,
+    "num_envs": 2,
+    "checkpoint_interval": 20,  # 4 segments of 2 updates: a checkpoint every 20 steps
+    "log_interval": 10,
+    "eval_interval": 80,
+    "eval_episodes": 1,
+    "backend": "gymnasium",
+}
+GRID = {
+    "job": "train",
+    "preset": "smoke",
+    "games": ["Breakout"],
+    "models": ["vanilla"],
+    "seeds": [0, 1, 2, 3],
+    "overrides": TINY,
+}
+TIMING = ["steps_per_s"]  # the only wall-clock column of metrics.csv
+
+
+def _grid(**changes: object) -> dict:
+    return {**GRID, **changes}
+
+
+def _weights(run: Path) -> dict[str, torch.Tensor]:
+    return load_checkpoint_file(run / "checkpoints" / "latest.pt")["model"]
+
+
+def _assert_same_run(a: Path, b: Path) -> None:
+    wa, wb = _weights(a), _weights(b)
+    assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa), (a, b)
+    pd.testing.assert_frame_equal(pd.read_csv(a / "evals.csv"), pd.read_csv(b / "evals.csv"))
+    metrics_a, metrics_b = (pd.read_csv(p / "metrics.csv").drop(columns=TIMING) for p in (a, b))
+    pd.testing.assert_frame_equal(metrics_a, metrics_b)
+
+
+# --- grid files --------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"modles": ["vanilla"]}, "'modles' (did you mean models?)"),
+        ({"seeds": []}, "axis `seeds` is empty"),
+        ({"models": []}, "axis `models` is empty"),
+        ({"overrides": {"num_env": 8}}, "'num_env' (did you mean num_envs?)"),
+        ({"overrides": {"game": "Pong"}}, "overrides.game is set by the grid key `games`"),
+        ({"resources": {"cpu": 1}}, "resources: unknown key 'cpu'"),
+        ({"models": ["resnet21"]}, "unknown model 'resnet21'"),
+        ({"distill": ["actr"]}, "unknown distill 'actr'"),
+        ({"job": "tune"}, "job must be one of train, search"),
+        ({"spaces": ["a2d"]}, "a train job has no axis `spaces`"),
+        ({"overrides": {"num_envs": 0}}, "num_envs must be a positive integer"),
+        ({"tag": "mine-{seed}"}, "unknown placeholders ['seed']"),
+    ],
+)
+def test_grid_errors_name_the_key(change: dict, named: str, tmp_path: Path) -> None:
+    with pytest.raises(GridError) as err:
+        run_sweep(_grid(**change), tmp_path / "runs")
+    assert named in str(err.value)
+    assert not (tmp_path / "runs").exists()  # refused before any trial started
+
+
+def test_grid_file_errors_name_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "grid.yaml"
+    path.write_text(yaml.safe_dump({**GRID, "jobs": [{"models": ["vanilla"]}, {"model": [1]}]}))
+    with pytest.raises(GridError, match=r"grid.yaml, jobs\[2\]: unknown key 'model'"):
+        load_grid(path)
+
+
+def test_grid_expands_jobs_games_models_seeds_arms() -> None:
+    grid = parse_grid(
+        {
+            "preset": "smoke",
+            "seeds": [0, 1],
+            "overrides": {"num_envs": 8, "total_steps": "1e3"},
+            "jobs": [
+                {"job": "train", "models": ["vanilla", "resnet14"], "distill": ["none", "actor"]},
+                {"job": "search", "strategies": ["one-level", "bi-level"], "distill": ["none"],
+                 "resources": {"cpus": 2}},
+            ],
+        }
+    )  # fmt: skip
+    runs = [t.run for t in grid.trials]
+    assert len(runs) == 2 * 2 * 2 + 2 * 2 and len(set(runs)) == len(runs)
+    assert "Breakout__resnet14__distill-actor-smoke__s1" in runs
+    assert "Breakout__supernet-a2d__search-vanilla-dnas-smoke__s0" in runs
+    train, search = grid.trials[0].config, grid.trials[-1].config
+    assert type(train) is A2CConfig and type(search) is SearchConfig
+    assert (train.total_steps, train.num_envs, train.eval_episodes) == (1000, 8, 3)  # smoke
+    assert (search.strategy, search.distill, search.space) == ("bi-level", "none", "a2d")
+    assert grid.trials[1].config.teacher is None
+    assert grid.trials[2].config.teacher == "Breakout__resnet20"
+    assert grid.trials[-1].resources.cpus == 2 and grid.trials[0].resources.threads == 1
+
+
+def test_duplicate_run_names_are_refused() -> None:
+    with pytest.raises(GridError, match="same run folder: Breakout__vanilla__mine__s0"):
+        parse_grid(_grid(seeds=[0], distill=["none", "actor"], tag="mine"))
+
+
+def test_conflicting_run_folder_is_refused_before_training(tmp_path: Path) -> None:
+    grid = parse_grid(_grid(seeds=[0]))
+    folder = tmp_path / grid.trials[0].run
+    folder.mkdir()
+    (folder / "config.json").write_text('{"game": "Breakout", "num_envs": 16}')
+    with pytest.raises(SweepError, match="num_envs"):
+        run_sweep(grid, tmp_path)
+    assert sorted(p.name for p in folder.iterdir()) == ["config.json"]
+
+
+def test_unreachable_ray_address_fails_before_any_trial(tmp_path: Path) -> None:
+    with socket.socket() as s:  # a port on which nothing listens
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    t0 = time.perf_counter()
+    with pytest.raises(SweepError, match=f"no Ray cluster answers at 127.0.0.1:{port}"):
+        run_sweep(GRID, tmp_path / "runs", backend="ray", address=f"127.0.0.1:{port}")
+    assert time.perf_counter() - t0 < 30
+    assert not any((tmp_path / "runs").glob("*/attempts.jsonl"))
+
+
+# --- running -----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def local_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The 4-trial grid, uninterrupted, on the local backend (2 at a time)."""
+    runs = tmp_path_factory.mktemp("local")
+    summary = run_sweep(GRID, runs, backend="local", max_concurrent=2)
+    assert list(summary["status"]) == ["done"] * 4, summary.to_dict("records")
+    assert list(summary["steps"]) == [80] * 4 and list(summary["attempts"]) == [1] * 4
+    assert summary["final_score"].notna().all()
+    return runs
+
+
+@pytest.fixture
+def ray_cluster() -> Iterator[Any]:
+    """A local 2-CPU Ray for one test (skipped, with the reason, when Ray cannot start here)."""
+    ray = pytest.importorskip("ray")
+    try:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    except Exception as exc:  # Ray gives its raylet 30 s to start, a starved machine may not
+        if "timed out during startup" not in str(exc):
+            raise
+        pytest.skip(f"Ray's local node did not start on this machine: {exc}")
+    yield ray
+    ray.shutdown()
+
+
+def _complete_csv(path: Path) -> pd.DataFrame:
+    """A CSV that a stopped process was appending to: its complete lines only."""
+    text = path.read_text()
+    return pd.read_csv(io.StringIO(text[: text.rfind("\n") + 1]))
+
+
+def _kill_after_first_checkpoint(run: Path, timeout: float = 600) -> tuple[int, int, pd.DataFrame]:
+    """SIGKILL the process training `run` once it holds a checkpoint.
+
+    It is first stopped (SIGSTOP), so the checkpoint step and the metrics.csv rows up to it can be
+    read while nothing writes; returns (pid, checkpoint step, those rows).
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        starts = [r for r in read_attempts(run) if r["event"] == "start"]
+        if starts and (run / "checkpoints" / "latest.pt").exists():
+            pid = starts[0]["pid"]
+            os.kill(pid, signal.SIGSTOP)
+            try:
+                step = checkpoint_step(run)
+            except CheckpointError:  # stopped between the .pt and its .sha256: let it go on
+                os.kill(pid, signal.SIGCONT)
+                time.sleep(0.01)
+                continue
+            kept = _complete_csv(run / "metrics.csv")
+            os.kill(pid, signal.SIGKILL)
+            return pid, step, kept[kept["step"] <= step].reset_index(drop=True)
+        time.sleep(0.01)
+    raise AssertionError(f"{run} wrote no checkpoint in {timeout} s")
+
+
+def _assert_resumed(run: Path, pid: int, step: int, kept: pd.DataFrame) -> None:
+    """The killed trial was started again from its checkpoint, not from scratch."""
+    assert 0 < step < TINY["total_steps"]
+    starts = [r for r in read_attempts(run) if r["event"] == "start"]
+    assert [r["from_step"] for r in starts] == [0, step]  # the retry started at the checkpoint
+    assert starts[0]["pid"] == pid != starts[1]["pid"]
+    # rows logged before the checkpoint were kept, not retrained: their wall-clock column
+    # (steps_per_s) is the killed process's, which a run from scratch would not reproduce
+    metrics = pd.read_csv(run / "metrics.csv")
+    assert len(kept) == step // TINY["log_interval"]
+    pd.testing.assert_frame_equal(metrics[metrics["step"] <= step].reset_index(drop=True), kept)
+
+
+def test_killed_trial_resumes_from_its_checkpoint(local_runs: Path, tmp_path: Path) -> None:
+    victim = tmp_path / "Breakout__vanilla__a2c-smoke__s0"
+    with ThreadPoolExecutor(1) as pool:
+        sweep = pool.submit(run_sweep, _grid(seeds=[0, 1]), tmp_path, max_concurrent=2)
+        pid, step, kept = _kill_after_first_checkpoint(victim)
+        summary = sweep.result(timeout=900)
+    assert list(summary["status"]) == ["done", "done"], summary.to_dict("records")
+    assert list(summary["attempts"]) == [2, 1]
+    _assert_resumed(victim, pid, step, kept)
+    for run in summary["run"]:  # and the resumed run ends exactly where the uninterrupted one did
+        _assert_same_run(local_runs / run, tmp_path / run)
+
+
+def test_ray_gives_the_local_results_despite_a_killed_worker(
+    local_runs: Path, ray_cluster: Any, tmp_path: Path
+) -> None:
+    victim = tmp_path / "Breakout__vanilla__a2c-smoke__s1"
+    with ThreadPoolExecutor(1) as pool:
+        sweep = pool.submit(run_sweep, GRID, tmp_path, backend="ray")
+        pid, step, kept = _kill_after_first_checkpoint(victim)
+        summary = sweep.result(timeout=900)
+    assert list(summary["status"]) == ["done"] * 4, summary.to_dict("records")
+    assert list(summary["attempts"]) == [1, 2, 1, 1]
+    _assert_resumed(victim, pid, step, kept)
+    for run in summary["run"]:
+        _assert_same_run(local_runs / run, tmp_path / run)
+        assert {r.get("threads") for r in read_attempts(tmp_path / run)} - {None} == {1}
+
+
+def test_rerunning_a_finished_sweep_trains_nothing(local_runs: Path) -> None:
+    before = {p: p.stat().st_mtime_ns for p in local_runs.rglob("*") if p.is_file()}
+    t0 = time.perf_counter()
+    summary = run_sweep(GRID, local_runs, backend="ray", address="127.0.0.1:1")
+    assert time.perf_counter() - t0 < 20  # nothing ran: not even a cluster was contacted
+    assert list(summary["status"]) == ["cached"] * 4
+    assert list(summary["attempts"]) == [0] * 4 and list(summary["steps"]) == [80] * 4
+    after = {p: p.stat().st_mtime_ns for p in local_runs.rglob("*") if p.is_file()}
+    assert after == before
+
+
+def test_cli_prints_the_summary(local_runs: Path, tmp_path: Path) -> None:
+    path = tmp_path / "grid.yaml"
+    path.write_text(yaml.safe_dump(GRID))
+    lines: list[str] = []
+    assert main(["--grid", str(path), "--runs", str(local_runs)], out=lines.append) == 0
+    table = lines[-1]
+    assert table.count("| cached ") == 4 and "Breakout__vanilla__a2c-smoke__s3" in table
+    assert main(["--grid", str(path), "--dry-run"], out=lines.append) == 0
+    assert main(["--grid", str(tmp_path / "missing.yaml")]) == 2
+
+
+def test_example_grids_are_valid() -> None:
+    examples = sorted((Path(__file__).parents[1] / "examples" / "grids").glob("*.yaml"))
+    assert examples
+    for path in examples:
+        assert load_grid(path).trials, path
+
+
+def test_threads_are_pinned_per_trial(local_runs: Path) -> None:
+    for run in local_runs.iterdir():
+        assert {r.get("threads") for r in read_attempts(run) if r["event"] == "start"} == {1}
