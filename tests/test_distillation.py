@@ -225,4 +225,5 @@ def test_distillation_table_aggregates_seeds_and_puts_paper_beside() -> None:
     laptop = get_preset("laptop")
     study = laptop.for_study("distillation")
     assert study.train_steps >= 500_000 and len(study.seeds) >= 2 and study.games == ("Breakout",)
-    assert get_preset("smoke").for_study("distillation") == get_preset("smoke")
+    smoke = get_preset("smoke")
+    assert smoke.for_study("distillation") == smoke.for_study("no such study")  # no override

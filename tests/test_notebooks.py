@@ -66,14 +66,14 @@ def test_distillation_notebook_runs_in_a_real_kernel(tmp_path: Path) -> None:
         only=["02_distillation_ablation"],
         notebooks_dir=ROOT / "notebooks",
         reports_root=tmp_path,
-        extra_parameters={"runs_dir": str(tmp_path / "runs")},
-    )
+        extra_parameters={"runs_dir": str(tmp_path / "runs"), "students": ["vanilla"]},
+    )  # one student keeps CI short; `make reproduce` runs both
     assert not result.failed, result.failed
     out = tmp_path / "smoke"
     teachers = pd.read_csv(out / "tables" / "teachers.csv")
     assert list(teachers["model"]) == ["resnet20"] and teachers.loc[0, "training_steps"] > 0
     ablation = pd.read_csv(out / "tables" / "distillation_ablation.csv")
-    assert len(ablation) == 8 and set(ablation["model"]) == {"vanilla", "resnet14"}
+    assert len(ablation) == 4 and set(ablation["model"]) == {"vanilla"}
     assert list(ablation["distill"][:4]) == ["none", "actor", "actor+reuse-critic", "actor+critic"]
     assert ablation["paper_score"].isna().all()  # A2D reports no Breakout distillation result
     run = tmp_path / "runs" / "Breakout__vanilla__distill-actor+critic-smoke__s0"
@@ -87,8 +87,8 @@ def test_search_notebook_runs_in_a_real_kernel(tmp_path: Path) -> None:
         only=["03_one_vs_bilevel_search"],
         notebooks_dir=ROOT / "notebooks",
         reports_root=tmp_path,
-        extra_parameters={"runs_dir": str(tmp_path / "runs")},
-    )
+        extra_parameters={"runs_dir": str(tmp_path / "runs"), "sampler": "hard"},
+    )  # the hard sampler runs one op per cell: CI stays short; `make reproduce` runs soft
     assert not result.failed, result.failed
     out = tmp_path / "smoke"
     derived = pd.read_csv(out / "tables" / "derived_architectures.csv")
@@ -104,16 +104,16 @@ def test_score_vs_cost_notebooks_run_in_a_real_kernel(tmp_path: Path) -> None:
         only=["04_score_vs_macs", "05_cosearch"],
         notebooks_dir=ROOT / "notebooks",
         reports_root=tmp_path,
-        extra_parameters={"runs_dir": str(tmp_path / "runs")},
-    )
+        extra_parameters={"runs_dir": str(tmp_path / "runs"), "baselines": ["resnet14"]},
+    )  # one baseline keeps CI short; `make reproduce` runs them all
     assert not result.failed, result.failed
     out = tmp_path / "smoke"
     points = pd.read_csv(out / "tables" / "score_vs_macs.csv")
-    assert {"vanilla", "resnet14", "resnet20"} <= set(points["agent"])
+    assert "resnet14" in set(points["agent"])
     assert any(a.startswith("searched: ") for a in points["agent"])
     assert set(points["distilled"]) == {True, False} and (points["macs"] > 0).all()
     accel = pd.read_csv(out / "tables" / "das_vs_dnnbuilder.csv")
-    assert {"resnet14", "resnet20"} <= set(accel["agent"]) and (accel["dnnbuilder_fps"] > 0).all()
+    assert "resnet14" in set(accel["agent"]) and (accel["dnnbuilder_fps"] > 0).all()
     fa3c = pd.read_csv(out / "tables" / "vs_fa3c.csv")
     assert set(fa3c["system"]) >= {"FA3C", "A3C-S"} and (fa3c["fps_source"] == "reported").any()
     for name in ("score_vs_macs", "score_vs_fps"):
