@@ -24,8 +24,7 @@ from workbench.nas.cost import arch_macs, cost_loss, op_macs_table
 from workbench.nas.sampling import ArgmaxSampler, HardGumbelTopK, Sampler, SoftGumbel, temperature
 from workbench.nas.space import build_model
 from workbench.nas.supernet import Supernet
-from workbench.rl.distillation import distillation_loss
-from workbench.rl.losses import a2c_loss
+from workbench.rl.distillation import actor_critic_losses
 
 SKIP_SHARE_WARNING = 0.5
 """Warn when more than this share of cells derive to `skip` (DARTS' collapse)."""
@@ -236,34 +235,15 @@ class SearchController:
             self._search_hardware(state["hardware_arch"])
 
 
-def batch_loss(
-    logits: Tensor,
-    values: Tensor | None,
-    batch: Batch,
-    *,
-    arm: str,
-    entropy_coef: float,
-    value_coef: float,
-    actor_coef: float,
-    critic_coef: float,
-) -> Tensor:
+def batch_loss(logits: Tensor, values: Tensor | None, batch: Batch, **loss_kwargs) -> Tensor:
     """The A2C (+ distillation) loss of a stored rollout, as the one-level loop computes it."""
-    reuse = values is None
-    loss = a2c_loss(
-        logits,
-        batch.teacher_values if reuse else values,
-        batch.actions,
-        batch.returns,
-        entropy_coef=entropy_coef,
-        value_coef=0.0 if reuse else value_coef,
-    )
-    distill = distillation_loss(
-        arm,
+    loss, distill = actor_critic_losses(
         logits,
         values,
+        batch.actions,
+        batch.returns,
         batch.teacher_logits,
         batch.teacher_values,
-        actor_coef=actor_coef,
-        critic_coef=critic_coef,
+        **loss_kwargs,
     )
     return loss.total + distill.total

@@ -26,9 +26,9 @@ from workbench.experiments.tensorboard import ScalarLog
 from workbench.models import build_agent
 from workbench.nas.search import Batch, SearchController
 from workbench.progress import progress_bar
-from workbench.rl.distillation import distillation_loss
+from workbench.rl.distillation import actor_critic_losses
 from workbench.rl.evaluation import evaluate, select_actions
-from workbench.rl.losses import a2c_loss, nstep_returns
+from workbench.rl.losses import nstep_returns
 from workbench.rl.schedules import a2d_learning_rate
 from workbench.rl.teacher import Teacher, load_teacher
 
@@ -185,7 +185,7 @@ def _train(
                 teacher_logits, teacher_values = teacher(torch.cat([*step_obs, obs]))
                 teacher_logits = teacher_logits[: -cfg.num_envs]
             if reuse_critic:
-                values = teacher_values[: -cfg.num_envs]
+                values = None
                 bootstrap = teacher_values[-cfg.num_envs :]
             else:
                 values = torch.cat(step_values)
@@ -195,22 +195,16 @@ def _train(
             # --- learning: n-step returns, A2C (+ distillation) loss, one RMSProp step ---------
             returns = nstep_returns(rewards, dones, bootstrap, cfg.gamma)
             logits = torch.cat(step_logits)
-            loss = a2c_loss(
+            if teacher is not None:
+                teacher_values = teacher_values[: -cfg.num_envs]
+            loss, distill = actor_critic_losses(
                 logits,
                 values,
                 torch.cat(step_actions),
                 returns.flatten(),
-                entropy_coef=cfg.entropy_coef,
-                value_coef=0.0 if reuse_critic else cfg.value_coef,
-            )
-            distill = distillation_loss(
-                cfg.distill,
-                logits,
-                None if reuse_critic else values,
                 teacher_logits,
-                teacher_values[: -cfg.num_envs] if teacher is not None else None,
-                actor_coef=cfg.actor_distill_coef,
-                critic_coef=cfg.critic_distill_coef,
+                teacher_values,
+                **_loss_kwargs(cfg),
             )
             total = loss.total + distill.total
             if search and cfg.strategy == "one-level":
@@ -233,7 +227,7 @@ def _train(
                     torch.cat(step_actions),
                     returns.flatten(),
                     teacher_logits,
-                    teacher_values[: -cfg.num_envs] if teacher is not None else None,
+                    teacher_values,
                 )
                 search.optimizer.zero_grad(set_to_none=True)
                 if previous_batch is not None:
@@ -308,7 +302,7 @@ def _train(
 
 
 def _loss_kwargs(cfg: A2CConfig) -> dict:
-    """The loss settings `batch_loss` needs to recompute a stored rollout's loss."""
+    """The loss settings of `actor_critic_losses`, from the run config."""
     return {
         "arm": cfg.distill,
         "entropy_coef": cfg.entropy_coef,

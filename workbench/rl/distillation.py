@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from workbench.config import DISTILL_ARMS
+from workbench.rl.losses import A2CLoss, a2c_loss
 
 
 def actor_distill_loss(teacher_logits: torch.Tensor, student_logits: torch.Tensor) -> torch.Tensor:
@@ -61,3 +62,43 @@ def distillation_loss(
             raise ValueError("actor+critic distillation needs a student critic")
         critic = critic_distill_loss(student_values, teacher_values)
     return DistillLoss(actor_coef * actor + critic_coef * critic, actor, critic)
+
+
+def actor_critic_losses(
+    logits: torch.Tensor,
+    values: torch.Tensor | None,
+    actions: torch.Tensor,
+    returns: torch.Tensor,
+    teacher_logits: torch.Tensor | None,
+    teacher_values: torch.Tensor | None,
+    *,
+    arm: str,
+    entropy_coef: float,
+    value_coef: float,
+    actor_coef: float,
+    critic_coef: float,
+) -> tuple[A2CLoss, DistillLoss]:
+    """The A2C loss and the arm's distillation terms of one batch (A2D Eq. 8).
+
+    A student without a critic (values None, `actor+reuse-critic`) takes the teacher's values as
+    its critic: td-errors use them and no value loss is optimised.
+    """
+    reuse = values is None
+    loss = a2c_loss(
+        logits,
+        teacher_values if reuse else values,
+        actions,
+        returns,
+        entropy_coef=entropy_coef,
+        value_coef=0.0 if reuse else value_coef,
+    )
+    distill = distillation_loss(
+        arm,
+        logits,
+        values,
+        teacher_logits,
+        teacher_values,
+        actor_coef=actor_coef,
+        critic_coef=critic_coef,
+    )
+    return loss, distill
