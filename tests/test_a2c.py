@@ -200,3 +200,17 @@ def test_checkpoint_verifies_at_every_point_of_a_killed_save(tmp_path: Path) -> 
     old.write_bytes(old.read_bytes()[:-10])  # and truncated data still fails
     with pytest.raises(CheckpointError, match="corrupted or truncated"):
         load_checkpoint_file(old)
+
+
+def test_run_folders_opened_at_once_never_read_a_half_written_config(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from workbench.experiments.runs import RunDir
+
+    cfg = A2CConfig(**SMALL)
+    for attempt in range(30):
+        folder = tmp_path / f"run{attempt}"
+        with ThreadPoolExecutor(8) as pool:
+            dirs = list(pool.map(lambda _: RunDir(folder, cfg), range(8)))
+        assert all(d.config == dirs[0].config for d in dirs)
+        assert not [p.name for p in folder.iterdir() if p.name.startswith(".config")]

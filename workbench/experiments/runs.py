@@ -16,6 +16,7 @@ import hashlib
 import io
 import json
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -53,12 +54,29 @@ def config_hash(config: dict) -> str:
 
 
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}.{threading.get_ident()}")
     with open(tmp, "wb") as f:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+
+
+def _create_exclusive(path: Path, data: bytes) -> bool:
+    """Create `path` whole with `data` unless it exists; False when another process got there first.
+
+    Readers never see a half-written file: the data goes to a temporary file that is then
+    hard-linked into place, and linking fails if the name is already taken.
+    """
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}.{threading.get_ident()}")
+    tmp.write_bytes(data)
+    try:
+        os.link(tmp, path)
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        tmp.unlink()
 
 
 class RunDir:
@@ -69,7 +87,7 @@ class RunDir:
         self.config = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else config
         (self.path / "checkpoints").mkdir(parents=True, exist_ok=True)
         cfg_file = self.path / "config.json"
-        if cfg_file.exists():
+        if not _create_exclusive(cfg_file, json.dumps(self.config, indent=2).encode()):
             old = _with_new_defaults(json.loads(cfg_file.read_text()), config)
             if old != self.config:
                 diff = {k: (old.get(k), v) for k, v in self.config.items() if old.get(k) != v}
@@ -77,9 +95,8 @@ class RunDir:
                     f"{self.path} holds a run with another config (old, new): {diff}. "
                     "Use another --out/--tag, or delete the folder to start over."
                 )
-        else:
-            cfg_file.write_text(json.dumps(self.config, indent=2))
-        (self.path / "env.json").write_text(json.dumps(environment_info(), indent=2))
+        env = json.dumps(environment_info(), indent=2).encode()
+        _atomic_write_bytes(self.path / "env.json", env)
 
     # --- logs -------------------------------------------------------------------------------
     def append(self, log: str, rows: list[dict]) -> None:
