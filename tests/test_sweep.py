@@ -122,6 +122,19 @@ def test_grid_expands_jobs_games_models_seeds_arms() -> None:
     assert grid.trials[-1].resources.cpus == 2 and grid.trials[0].resources.threads == 1
 
 
+@pytest.mark.parametrize("preset", ["smoke", "laptop"])
+def test_distillation_study_grid_trains_the_runs_notebook_02_reads(preset: str) -> None:
+    from workbench.experiments.presets import get_preset
+    from workbench.experiments.training_grid import distillation_configs
+
+    arms = ["none", "actor", "actor+reuse-critic", "actor+critic"]
+    grid = parse_grid({"job": "train", "preset": preset, "study": "distillation",
+                       "models": ["vanilla"], "distill": arms})  # fmt: skip
+    budget = get_preset(preset).for_study("distillation")
+    notebook = distillation_configs(budget, budget.games, ["vanilla"], arms, budget.seeds)
+    assert sorted(map(repr, (t.config for t in grid.trials))) == sorted(map(repr, notebook))
+
+
 def test_duplicate_run_names_are_refused() -> None:
     with pytest.raises(GridError, match="same run folder: Breakout__vanilla__mine__s0"):
         parse_grid(_grid(seeds=[0], distill=["none", "actor"], tag="mine"))

@@ -228,8 +228,9 @@ def _expand_block(block: dict, where: str) -> list[Trial]:
                 point = dict(fields)
                 if point["distill"] != "none":
                     point["teacher"] = _format(teacher, {"game": game}, "teacher", where)
+                run_tag = _tag(tag, job, arm, preset.name, study, where)
                 kwargs = {**budget, **point, **overrides, "game": game, "model": model,
-                          "seed": seed, "tag": _tag(tag, job, arm, preset.name, where)}  # fmt: skip
+                          "seed": seed, "tag": run_tag}  # fmt: skip
                 config = _build(SearchConfig if job == "search" else A2CConfig, kwargs, where)
                 trials.append(Trial(job, arm, config, resources))
     return trials
@@ -333,13 +334,19 @@ def _format(template: str, values: dict[str, str], key: str, where: str) -> str:
     return template.format(**values)
 
 
-def _tag(tag: Any, job: str, arm: str, preset: str, where: str) -> str:
-    """Run tag: the notebooks' tags by default (a2c-<preset>, distill-<arm>-<preset>, ...)."""
+def _tag(tag: Any, job: str, arm: str, preset: str, study: str | None, where: str) -> str:
+    """Run tag: the notebooks' tags by default (a2c-<preset>, distill-<arm>-<preset>, ...).
+
+    Under the distillation study every arm, `none` included, is tagged distill-<arm>-<preset>
+    as notebook 02 tags it: its budget differs from notebook 01's a2c-<preset> runs.
+    """
     if tag is None:
         if job == "search":
             tag = "search-{arm}-{preset}"
+        elif arm == "none" and study != "distillation":
+            tag = "a2c-{preset}"
         else:
-            tag = "a2c-{preset}" if arm == "none" else "distill-{arm}-{preset}"
+            tag = "distill-{arm}-{preset}"
     return _format(str(tag), {"arm": arm, "preset": preset, "job": job}, "tag", where)
 
 
