@@ -211,6 +211,6 @@ def test_run_folders_opened_at_once_never_read_a_half_written_config(tmp_path: P
     for attempt in range(30):
         folder = tmp_path / f"run{attempt}"
         with ThreadPoolExecutor(8) as pool:
-            dirs = list(pool.map(lambda _: RunDir(folder, cfg), range(8)))
+            dirs = list(pool.map(RunDir, [folder] * 8, [cfg] * 8))
         assert all(d.config == dirs[0].config for d in dirs)
         assert not [p.name for p in folder.iterdir() if p.name.startswith(".config")]

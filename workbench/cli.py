@@ -1,5 +1,5 @@
 """Command line: `workbench train | eval | search | derive | hw | teachers | export-teacher |
-profile | models | games | reproduce | sweep | sweep-space`."""
+profile | models | games | reproduce | sweep | sweep-space | darts`."""
 
 from __future__ import annotations
 
@@ -412,6 +412,9 @@ def build_parser() -> argparse.ArgumentParser:
     from workbench.oneshot.cli import add_sweep_space_parser
 
     add_sweep_space_parser(sub)
+    from workbench.darts.cli import add_darts_parser
+
+    add_darts_parser(sub)
     return parser
 
 

@@ -210,3 +210,46 @@ def a2d_distillation_scores() -> list[dict]:
         for (student, arm), score in zip(_DISTILL_COLUMNS, values, strict=True)
         if score is not None
     ]
+
+
+# RL-DARTS (ICLR 2022 submission), Tab. 4: average normalised reward over the 16 Procgen games
+# with PPO + the Classic space, after 25M steps at depths 64x3.
+RLDARTS_TABLE4_PPO: dict[str, float] = {
+    "IMPALA-CNN": 0.708,
+    "RL-DARTS (discrete cell)": 0.709,
+    "Random Search": 0.489,
+}
+
+# RL-DARTS App. D, Tab. 5a (PPO + Classic, 25M steps, depths 64x3): normalised reward per game,
+# (IMPALA-CNN, RL-DARTS discrete cell, random search). Its column means round to Tab. 4's.
+RLDARTS_TABLE5A_PPO_CLASSIC: dict[str, tuple[float, float, float]] = {
+    "Bigfish": (0.60, 0.60, 0.42), "Bossfight": (0.75, 0.73, 0.81),
+    "Caveflyer": (0.75, 0.47, 0.85), "Chaser": (0.71, 0.55, 0.15),
+    "Climber": (0.69, 0.90, 0.61), "Coinrun": (0.91, 0.53, 0.8),
+    "Dodgeball": (0.53, 0.59, 0.29), "Fruitbot": (0.92, 0.93, 0.83),
+    "Heist": (0.72, 0.89, 0.38), "Jumper": (0.62, 0.76, 1.0),
+    "Leaper": (0.2, 0.28, -0.28), "Maze": (1.0, 1.0, 0.0),
+    "Miner": (0.74, 0.85, 0.70), "Ninja": (0.87, 0.69, 0.38),
+    "Plunder": (0.57, 0.76, 0.43), "Starpilot": (0.71, 0.73, 0.40),
+}  # fmt: skip
+
+# RL-DARTS Sec. 4.4 and App. G.1: "Classic" total size is about 4 x 10^11 discrete cells.
+RLDARTS_CLASSIC_SEARCH_SPACE_SIZE = 4e11
+
+# Cobbe et al. (2020), "Leveraging procedural generation to benchmark RL", App. C: the (R_min,
+# R_max) of each game in easy mode, which RL-DARTS App. D normalises by:
+# R_norm = (R - R_min) / (R_max - R_min).
+PROCGEN_EASY_RETURN_BOUNDS: dict[str, tuple[float, float]] = {
+    "Bigfish": (1.0, 40.0), "Bossfight": (0.5, 13.0), "Caveflyer": (3.5, 12.0),
+    "Chaser": (0.5, 13.0), "Climber": (2.0, 12.6), "Coinrun": (5.0, 10.0),
+    "Dodgeball": (1.5, 19.0), "Fruitbot": (-1.5, 32.4), "Heist": (3.5, 10.0),
+    "Jumper": (3.0, 10.0), "Leaper": (3.0, 10.0), "Maze": (5.0, 10.0), "Miner": (1.5, 13.0),
+    "Ninja": (3.5, 10.0), "Plunder": (4.5, 30.0), "Starpilot": (2.5, 64.0),
+}  # fmt: skip
+
+
+def procgen_normalized_return(game: str, score: float) -> float:
+    """(score - R_min) / (R_max - R_min) with Cobbe et al. (2020)'s easy-mode bounds."""
+    check_name(game, PROCGEN_EASY_RETURN_BOUNDS, "Procgen game")
+    low, high = PROCGEN_EASY_RETURN_BOUNDS[game]
+    return (score - low) / (high - low)

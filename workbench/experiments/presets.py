@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from workbench.names import check_name
-from workbench.papers import A2D_TABLE1_GAMES
+from workbench.papers import A2D_TABLE1_GAMES, RLDARTS_TABLE5A_PPO_CLASSIC
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,13 @@ PRESETS: dict[str, Preset] = {
                     "eval_interval": 1_024,
                     "checkpoint_interval": 1_024,
                 },
+                # RL-DARTS: 2 PPO updates of 4 envs x 16 steps per run on Dodgeball (Fig. 3's
+                # game; its random-play games last about 30 steps, so some finish)
+                "darts": {
+                    "train_steps": 128,
+                    "games": ("Dodgeball",),
+                    "checkpoint_interval": 128,
+                },
             },
         ),
         Preset(
@@ -107,6 +114,13 @@ PRESETS: dict[str, Preset] = {
                     "eval_interval": 20_000,
                     "checkpoint_interval": 20_000,
                 },
+                # RL-DARTS on Dodgeball: supernet 16x3, cells evaluated at 32x3 (an estimate:
+                # about an hour, most of it the 32x3 evaluations)
+                "darts": {
+                    "train_steps": 10_240,
+                    "games": ("Dodgeball",),
+                    "checkpoint_interval": 10_240,
+                },
             },
         ),
         Preset(
@@ -126,6 +140,11 @@ PRESETS: dict[str, Preset] = {
                     "games": ("Breakout", "Freeway"),
                     "seeds": (0, 1, 2, 3),
                 },  # Mazyavkina et al.
+                "darts": {
+                    "train_steps": 25_000_000,
+                    "games": tuple(RLDARTS_TABLE5A_PPO_CLASSIC),
+                    "seeds": (0, 1, 2),
+                },  # RL-DARTS Sec. 4.4, App. D
             },
         ),
     )

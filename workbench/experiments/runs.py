@@ -35,6 +35,7 @@ LOGS = (
     "archs.csv",
     "warnings.csv",
     "hardware.csv",
+    "cells.csv",
 )
 RESULT = "result.json"
 

@@ -77,7 +77,13 @@ def create_agent(
 def build_agent(config: dict, num_actions: int, *, critic: bool = True) -> ActorCritic:
     """The agent a run config describes: a registered backbone, a searched `arch`, or (for a
     search) a supernet that runs its derived architecture until a search sets its sampling."""
-    if config.get("strategy"):
+    if "op_space" in config and "encoder" in config:  # an RL-DARTS run (workbench.darts)
+        from workbench.darts.config import DartsConfig
+        from workbench.darts.search import build_encoder
+
+        cfg = DartsConfig(**config)
+        backbone = build_encoder(cfg, (3, 64, 64) if cfg.env == "procgen" else (4, 84, 84))
+    elif config.get("strategy"):
         from workbench.nas.sampling import ArgmaxSampler
         from workbench.nas.supernet import Supernet
 
