@@ -197,6 +197,19 @@ def test_failing_notebook_names_notebook_and_cell(tmp_path: Path, capsys) -> Non
     assert "01_ok](notebooks/01_ok.ipynb): ok" in index and "FAILED" in index
 
 
+def test_only_rerun_keeps_the_other_notebooks_in_the_index(tmp_path: Path) -> None:
+    nbs, rep = tmp_path / "nbs", tmp_path / "rep"
+    nbs.mkdir()
+    _write_notebook(nbs / "01_a.ipynb", ["x = 1"])
+    _write_notebook(nbs / "02_b.ipynb", ["y = 2"])
+    args = ["reproduce", "--notebooks", str(nbs), "--reports", str(rep)]
+    assert main(args) == 0 and main([*args, "--only", "02_b"]) == 0
+    index = (rep / "smoke" / "index.md").read_text().splitlines()
+    lines = [x for x in index if x.startswith("- [")]
+    assert [x.split("]")[0] for x in lines] == ["- [01_a", "- [02_b"]
+    assert "run earlier" in lines[0] and "run earlier" not in lines[1]
+
+
 def test_unknown_parameter_is_rejected_before_running(tmp_path: Path) -> None:
     _write_notebook(tmp_path / "01_x.ipynb", ["x = 1"])
     with pytest.raises(ValueError, match="unknown passed: \\['steps'\\]"):

@@ -14,7 +14,7 @@ import papermill as pm
 
 from workbench.experiments.presets import get_preset
 from workbench.experiments.provenance import environment_info
-from workbench.experiments.reports import chromium_available, read_manifest
+from workbench.experiments.reports import MANIFEST_DIR, chromium_available, read_manifest
 from workbench.names import check_name
 from workbench.progress import ENV_VAR as PROGRESS_ENV_VAR
 
@@ -142,12 +142,41 @@ def reproduce(
         run = run_notebook(nb, report_dir / "notebooks" / nb.name, params, cwd=nb.parent.resolve())
         status = "FAILED: " + run.error if run.error else "ok"
         print(f"    {nb.name}: {status} ({run.seconds:.1f} s)", flush=True)
+        record_notebook_run(report_dir, run)
         return run
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         result.runs = list(pool.map(execute, range(1, len(notebooks) + 1), notebooks))
     result.index = write_index(result)
     return result
+
+
+def record_notebook_run(report_dir: Path, run: NotebookRun) -> None:
+    """Keep a notebook's outcome in the manifest, so a later `--only` run still lists it."""
+    env = environment_info()
+    entry = {
+        "kind": "notebook", "name": run.name, "notebook": run.name, "output": run.output.name,
+        "seconds": round(run.seconds, 1), "error": run.error, "commit": env["git"]["commit"],
+        "time_utc": env["time_utc"],
+    }  # fmt: skip
+    path = report_dir / MANIFEST_DIR / f"notebook__{run.name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(entry, indent=2))
+
+
+def _notebook_lines(result: Reproduction, entries: list[dict]) -> list[str]:
+    """One line per notebook ever run into this report folder; earlier runs say when."""
+    now = {run.name for run in result.runs}
+    lines = []
+    for e in sorted((e for e in entries if e["kind"] == "notebook"), key=lambda e: e["name"]):
+        status = f"FAILED — {e['error']}" if e["error"] else "ok"
+        when = ""
+        if e["name"] not in now:
+            when = f"; run earlier, at commit `{(e['commit'] or 'unknown')[:7]}` {e['time_utc']}"
+        lines.append(
+            f"- [{e['name']}](notebooks/{e['output']}): {status} ({e['seconds']:.1f} s{when})"
+        )
+    return lines
 
 
 def write_index(result: Reproduction) -> Path:
@@ -169,9 +198,7 @@ def write_index(result: Reproduction) -> Path:
         "## Notebooks",
         "",
     ]
-    for run in result.runs:
-        status = f"FAILED — {run.error}" if run.error else "ok"
-        lines.append(f"- [{run.name}](notebooks/{run.output.name}): {status} ({run.seconds:.1f} s)")
+    lines += _notebook_lines(result, entries)
     for kind in ("figure", "table"):
         lines += ["", f"## {kind.capitalize()}s", ""]
         for e in (e for e in entries if e["kind"] == kind):

@@ -22,13 +22,17 @@ CELL_NAMES = {"normal": "normal cell", "reduce": "reduction cell"}
 
 
 def _titled(fig: go.Figure, title: str, caption: str) -> go.Figure:
+    """Title and wrapped caption pinned to the top, with the top margin sized to hold them."""
     lines = textwrap.wrap(caption, 150)
     subtitle = "<br>".join(lines)
+    top = 90 + 17 * len(lines)
     fig.update_layout(
-        title={"text": f"{title}<br><sup>{subtitle}</sup>"},
-        margin={"t": 90 + 18 * len(lines)},
+        title={"text": f"{title}<br><sup>{subtitle}</sup>", "y": 1, "yanchor": "top",
+               "yref": "container", "pad": {"t": 24}},
+        margin={"t": top},
+        height=450 + top,
         template="plotly_white",
-    )
+    )  # fmt: skip
     return fig
 
 
