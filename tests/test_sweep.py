@@ -292,3 +292,21 @@ def test_example_grids_are_valid() -> None:
 def test_threads_are_pinned_per_trial(local_runs: Path) -> None:
     for run in local_runs.iterdir():
         assert {r.get("threads") for r in read_attempts(run) if r["event"] == "start"} == {1}
+
+
+def test_split_finished_keeps_only_finished_runs_of_the_same_config(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from workbench.experiments.presets import get_preset
+    from workbench.experiments.runs import RunDir, run_name
+    from workbench.experiments.training_grid import distillation_configs, split_finished
+
+    budget = get_preset("smoke").for_study("distillation")
+    configs = distillation_configs(budget, ["Breakout"], ["vanilla"], ["none", "actor"], [0, 1])
+    finished = configs[0]
+    for cfg in (finished, replace(configs[1], total_steps=7)):  # 2nd: same folder, other config
+        RunDir(tmp_path / run_name(cfg.game, cfg.model, cfg.tag, cfg.seed), cfg).mark_complete(1)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    done, missing = split_finished(configs, tmp_path)
+    assert done == [finished] and len(missing) == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing created

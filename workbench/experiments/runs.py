@@ -80,6 +80,16 @@ def _create_exclusive(path: Path, data: bytes) -> bool:
         tmp.unlink()
 
 
+def run_finished(path: str | Path, config: Any) -> bool:
+    """Whether the run folder `path` holds a finished run of `config`; creates nothing."""
+    config = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else config
+    result_file = Path(path) / RESULT
+    if not result_file.exists():
+        return False
+    result = json.loads(result_file.read_text())
+    return bool(result.get("completed", False)) and result["config_hash"] == config_hash(config)
+
+
 class RunDir:
     """One run's folder; creating it on an existing folder with another config is an error."""
 
@@ -165,11 +175,7 @@ class RunDir:
 
     def is_complete(self) -> bool:
         """Whether result.json says this config's run finished (checkpoints are not needed)."""
-        path = self.path / RESULT
-        if not path.exists():
-            return False
-        result = json.loads(path.read_text())
-        return result.get("completed", False) and result["config_hash"] == config_hash(self.config)
+        return run_finished(self.path, self.config)
 
     def write_json(self, name: str, data: dict) -> None:
         """Write a JSON file into the run folder atomically."""

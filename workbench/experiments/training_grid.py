@@ -15,7 +15,7 @@ import pandas as pd
 
 from workbench.config import A2CConfig, SearchConfig
 from workbench.experiments.presets import Preset
-from workbench.experiments.runs import load_runs, run_name
+from workbench.experiments.runs import load_runs, run_finished, run_name
 from workbench.names import check_name
 from workbench.rl.a2c import train
 from workbench.rl.teacher import load_teacher
@@ -97,6 +97,23 @@ def search_configs(
                      **SEARCH_ARMS[arm])
         for g in games for arm in arms for s in seeds
     ]  # fmt: skip
+
+
+def split_finished(
+    configs: Sequence[A2CConfig], runs_dir: str | Path
+) -> tuple[list[A2CConfig], list[str]]:
+    """The configs whose runs in `runs_dir` are finished, and the run names of the others.
+
+    Lets a notebook draw what a sweep has finished so far instead of training the rest.
+    """
+    done, missing = [], []
+    for cfg in configs:
+        name = run_name(cfg.game, cfg.model, cfg.tag, cfg.seed)
+        if run_finished(Path(runs_dir) / name, cfg):
+            done.append(cfg)
+        else:
+            missing.append(name)
+    return done, missing
 
 
 def run_configs(
