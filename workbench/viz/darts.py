@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-import textwrap
-
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from workbench.darts.genotype import Genotype
 from workbench.darts.ops import OP_SPACES, ZERO, get_op_space
+from workbench.viz.titles import set_title
 
 _PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf")
 OP_COLORS: dict[str, str] = {}
@@ -22,18 +21,8 @@ CELL_NAMES = {"normal": "normal cell", "reduce": "reduction cell"}
 
 
 def _titled(fig: go.Figure, title: str, caption: str) -> go.Figure:
-    """Title and wrapped caption pinned to the top, with the top margin sized to hold them."""
-    lines = textwrap.wrap(caption, 150)
-    subtitle = "<br>".join(lines)
-    top = 90 + 17 * len(lines)
-    fig.update_layout(
-        title={"text": f"{title}<br><sup>{subtitle}</sup>", "y": 1, "yanchor": "top",
-               "yref": "container", "pad": {"t": 24}},
-        margin={"t": top},
-        height=450 + top,
-        template="plotly_white",
-    )  # fmt: skip
-    return fig
+    """Title and wrapped caption pinned to the top (workbench.viz.titles)."""
+    return set_title(fig, title, caption)
 
 
 def _arc(x0: float, x1: float, height: float, points: int = 25) -> tuple[list, list]:

@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from workbench.nas.ops import OPS
+from workbench.viz.titles import set_title
 
 
 def backbone_cost_figure(profiles: pd.DataFrame, caption: str) -> go.Figure:
@@ -28,15 +29,7 @@ def backbone_cost_figure(profiles: pd.DataFrame, caption: str) -> go.Figure:
             row=1,
             col=col,
         )
-    fig.update_layout(
-        title={
-            "text": f"Agent backbones: cost per frame (actor-critic, 4x84x84 input)<br>"
-            f"<sup>{caption}</sup>"
-        },
-        template="plotly_white",
-        margin={"t": 110},
-    )
-    return fig
+    return set_title(fig, "Agent backbones: cost per frame (actor-critic, 4x84x84 input)", caption)
 
 
 def test_score_curves(evals: pd.DataFrame, caption: str) -> go.Figure:
@@ -100,12 +93,7 @@ def score_curves(
             )
     fig.update_xaxes(title_text="agent steps")
     fig.update_yaxes(title_text="test score (raw)", col=1)
-    fig.update_layout(
-        title={"text": f"{title}<br><sup>{caption}</sup>"},
-        template="plotly_white",
-        margin={"t": 110},
-    )
-    return fig
+    return set_title(fig, title, caption)
 
 
 def search_curves(evals: pd.DataFrame, caption: str) -> go.Figure:
@@ -144,15 +132,8 @@ def alpha_heatmaps(alpha: pd.DataFrame, caption: str, snapshots: int = 3) -> go.
                 col=col,
             )
     fig.update_yaxes(autorange="reversed")
-    fig.update_layout(
-        title={
-            "text": f"Architecture probabilities softmax(alpha) per cell<br><sup>{caption}</sup>"
-        },
-        template="plotly_white",
-        height=320 * len(arms) + 120,
-        margin={"t": 110},
-    )
-    return fig
+    title = "Architecture probabilities softmax(alpha) per cell"
+    return set_title(fig, title, caption, plot_height=320 * len(arms))
 
 
 def score_vs_macs(points: pd.DataFrame, caption: str) -> go.Figure:
@@ -171,12 +152,7 @@ def score_vs_macs(points: pd.DataFrame, caption: str) -> go.Figure:
         )
     fig.update_xaxes(title_text="MACs per frame", type="log")
     fig.update_yaxes(title_text="best test score (raw)")
-    fig.update_layout(
-        title={"text": f"Test score vs MACs (A2D Fig. 3)<br><sup>{caption}</sup>"},
-        template="plotly_white",
-        margin={"t": 110},
-    )
-    return fig
+    return set_title(fig, "Test score vs MACs (A2D Fig. 3)", caption)
 
 
 def score_vs_fps(points: pd.DataFrame, caption: str) -> go.Figure:
@@ -196,12 +172,7 @@ def score_vs_fps(points: pd.DataFrame, caption: str) -> go.Figure:
         )
     fig.update_xaxes(title_text="predicted FPS on ZC706 (900 DSPs)", type="log")
     fig.update_yaxes(title_text="best test score (raw)")
-    fig.update_layout(
-        title={"text": f"Test score vs FPS (A3C-S Fig. 3)<br><sup>{caption}</sup>"},
-        template="plotly_white",
-        margin={"t": 110},
-    )
-    return fig
+    return set_title(fig, "Test score vs FPS (A3C-S Fig. 3)", caption)
 
 
 _PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"]
