@@ -214,3 +214,14 @@ def test_run_folders_opened_at_once_never_read_a_half_written_config(tmp_path: P
             dirs = list(pool.map(RunDir, [folder] * 8, [cfg] * 8))
         assert all(d.config == dirs[0].config for d in dirs)
         assert not [p.name for p in folder.iterdir() if p.name.startswith(".config")]
+
+
+def test_reopening_a_finished_run_keeps_its_provenance(tmp_path: Path) -> None:
+    from workbench.experiments.runs import RunDir
+
+    cfg = A2CConfig(**SMALL)
+    RunDir(tmp_path / "run", cfg).mark_complete(cfg.total_steps)
+    env_file = tmp_path / "run" / "env.json"
+    env_file.write_text('{"host": "the training machine"}')
+    assert RunDir(tmp_path / "run", cfg).is_complete()
+    assert env_file.read_text() == '{"host": "the training machine"}'

@@ -106,8 +106,9 @@ class RunDir:
                     f"{self.path} holds a run with another config (old, new): {diff}. "
                     "Use another --out/--tag, or delete the folder to start over."
                 )
+        # provenance of the training: written once, never by a later reader of a finished run
         env = json.dumps(environment_info(), indent=2).encode()
-        _atomic_write_bytes(self.path / "env.json", env)
+        _create_exclusive(self.path / "env.json", env)
 
     # --- logs -------------------------------------------------------------------------------
     def append(self, log: str, rows: list[dict]) -> None:
