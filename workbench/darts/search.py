@@ -31,7 +31,7 @@ from workbench.experiments.runs import RunDir
 from workbench.models import ActorCritic
 from workbench.models.impala_cnn import ImpalaCNN
 from workbench.rl.a2c import TrainResult
-from workbench.rl.ppo import ArchSchedule, env_spec, run_ppo
+from workbench.rl.ppo import ArchSchedule, env_spec, train_run
 
 ALPHA_LOG = "alpha.csv"
 CELLS_LOG = "cells.csv"
@@ -133,24 +133,24 @@ def train_darts(
     tensorboard: bool = False,
 ) -> TrainResult:
     """Train (or resume, or reuse when finished) the config's agent into `run_dir`."""
-    run = RunDir(run_dir, cfg)
-    with run.lock():
-        if run.is_complete():
-            return TrainResult(run.path, cfg.total_steps, run.read("evals.csv"), True)
-        torch.manual_seed(cfg.seed)
-        num_actions, obs_shape = env_spec(cfg)
-        agent = build_darts_agent(cfg, num_actions, obs_shape)
-        schedule = AlphaLog(agent.backbone, run, cfg) if cfg.encoder == "supernet" else None
+    start = 0.0
+
+    def build(run: RunDir) -> tuple[ActorCritic, ArchSchedule]:
+        nonlocal start
+        agent = build_darts_agent(cfg, *env_spec(cfg))
+        supernet = cfg.encoder == "supernet"
+        schedule = AlphaLog(agent.backbone, run, cfg) if supernet else ArchSchedule()
         start = time.perf_counter()
-        result = run_ppo(
-            run, cfg, agent, schedule or ArchSchedule(), progress=progress,
-            stop_after_segments=stop_after_segments, tensorboard=tensorboard,
-        )  # fmt: skip
+        return agent, schedule
+
+    def record_wallclock(run: RunDir, result: TrainResult) -> None:
         seconds = wallclock_seconds(run.path) + time.perf_counter() - start
         run.write_json(WALLCLOCK, {"seconds": seconds, "steps": result.steps})
-        if result.completed:
-            run.mark_complete(result.steps)
-        return result
+
+    return train_run(
+        cfg, run_dir, build, progress=progress, stop_after_segments=stop_after_segments,
+        tensorboard=tensorboard, after=record_wallclock,
+    )  # fmt: skip
 
 
 def wallclock_seconds(run_dir: str | Path) -> float:

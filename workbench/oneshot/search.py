@@ -12,16 +12,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
-import torch
 
-from workbench.experiments.runs import RunDir
 from workbench.models import ActorCritic
 from workbench.oneshot.config import OneShotConfig
 from workbench.oneshot.enas import Controller, ControllerSchedule, enas_proxy
 from workbench.oneshot.spaces import OneShotSupernet
 from workbench.oneshot.spos import UniformPaths, spos_ranking
 from workbench.rl.a2c import TrainResult
-from workbench.rl.ppo import ArchSchedule, env_spec, run_ppo
+from workbench.rl.ppo import ArchSchedule, env_spec, train_run
 
 
 def build_search(cfg: OneShotConfig, num_actions: int, obs_shape: tuple[int, ...]):
@@ -45,19 +43,10 @@ def train_oneshot(
     tensorboard: bool = False,
 ) -> TrainResult:
     """Fit the supernet (and, for ENAS, the controller) into `run_dir`; resumes exactly."""
-    run = RunDir(run_dir, cfg)
-    with run.lock():
-        if run.is_complete():
-            return TrainResult(run.path, cfg.total_steps, run.read("evals.csv"), True)
-        torch.manual_seed(cfg.seed)
-        agent, schedule = build_search(cfg, *env_spec(cfg))
-        result = run_ppo(
-            run, cfg, agent, schedule, progress=progress,
-            stop_after_segments=stop_after_segments, tensorboard=tensorboard,
-        )  # fmt: skip
-        if result.completed:
-            run.mark_complete(result.steps)
-        return result
+    return train_run(
+        cfg, run_dir, lambda run: build_search(cfg, *env_spec(cfg)), progress=progress,
+        stop_after_segments=stop_after_segments, tensorboard=tensorboard,
+    )  # fmt: skip
 
 
 def search_proxy(

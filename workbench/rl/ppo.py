@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -421,16 +421,39 @@ def train_ppo(
     The run folder is A2C's: config.json, env.json, metrics.csv, episodes.csv, evals.csv,
     checkpoints/ (latest, best) and result.json once the budget is reached.
     """
+    return train_run(
+        cfg, run_dir, lambda run: (build_ppo_agent(cfg, *env_spec(cfg)), ArchSchedule()),
+        progress=progress, stop_after_segments=stop_after_segments, tensorboard=tensorboard,
+    )  # fmt: skip
+
+
+def train_run(
+    cfg: PPOConfig,
+    run_dir: str | Path,
+    build: Callable[[RunDir], tuple[ActorCritic, ArchSchedule]],
+    *,
+    progress: bool | None = None,
+    stop_after_segments: int | None = None,
+    tensorboard: bool = False,
+    after: Callable[[RunDir, TrainResult], None] | None = None,
+) -> TrainResult:
+    """Lock `run_dir`, reuse it when finished, else seed, `build` the agent and its schedule,
+    run the PPO loop, call `after` (extra records) and mark the run complete at its budget.
+
+    The one entry of every PPO-trained run: plain PPO, the one-shot searches and RL-DARTS.
+    """
     run = RunDir(run_dir, cfg)
     with run.lock():
         if run.is_complete():
             return TrainResult(run.path, cfg.total_steps, run.read("evals.csv"), True)
         torch.manual_seed(cfg.seed)
-        agent = build_ppo_agent(cfg, *env_spec(cfg))
+        agent, schedule = build(run)
         result = run_ppo(
-            run, cfg, agent, ArchSchedule(), progress=progress,
+            run, cfg, agent, schedule, progress=progress,
             stop_after_segments=stop_after_segments, tensorboard=tensorboard,
         )  # fmt: skip
+        if after is not None:
+            after(run, result)
         if result.completed:
             run.mark_complete(result.steps)
         return result
