@@ -225,3 +225,24 @@ def test_reopening_a_finished_run_keeps_its_provenance(tmp_path: Path) -> None:
     env_file.write_text('{"host": "the training machine"}')
     assert RunDir(tmp_path / "run", cfg).is_complete()
     assert env_file.read_text() == '{"host": "the training machine"}'
+
+
+def test_a_run_finished_before_a_config_field_was_added_stays_finished(tmp_path: Path) -> None:
+    import dataclasses
+
+    from workbench.experiments.runs import RunDir, run_finished
+
+    @dataclasses.dataclass
+    class Before:
+        game: str = "Breakout"
+        seed: int = 0
+
+    @dataclasses.dataclass
+    class After(Before):
+        new_knob: float = 0.5
+
+    RunDir(tmp_path / "run", Before()).mark_complete(100)
+    assert run_finished(tmp_path / "run", After())  # the new field at its default: same run
+    assert RunDir(tmp_path / "run", After()).is_complete()
+    assert not run_finished(tmp_path / "run", After(new_knob=0.7))  # another value: another run
+    assert not run_finished(tmp_path / "run", After(seed=1))

@@ -82,12 +82,25 @@ def _create_exclusive(path: Path, data: bytes) -> bool:
 
 def run_finished(path: str | Path, config: Any) -> bool:
     """Whether the run folder `path` holds a finished run of `config`; creates nothing."""
-    config = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else config
+    fields = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else config
     result_file = Path(path) / RESULT
     if not result_file.exists():
         return False
     result = json.loads(result_file.read_text())
-    return bool(result.get("completed", False)) and result["config_hash"] == config_hash(config)
+    if not result.get("completed", False):
+        return False
+    if result["config_hash"] == config_hash(fields):
+        return True
+    # finished before config fields were added: the same run if config.json, the config it
+    # finished (same hash), plus the new fields' defaults is this config
+    cfg_file = Path(path) / "config.json"
+    if not cfg_file.exists():
+        return False
+    stored = json.loads(cfg_file.read_text())
+    return (
+        result["config_hash"] == config_hash(stored)
+        and _with_new_defaults(stored, config) == fields
+    )
 
 
 class RunDir:
@@ -96,6 +109,7 @@ class RunDir:
     def __init__(self, path: str | Path, config: Any) -> None:
         self.path = Path(path)
         self.config = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else config
+        self._source = config  # the dataclass, whose field defaults tell old folders apart
         (self.path / "checkpoints").mkdir(parents=True, exist_ok=True)
         cfg_file = self.path / "config.json"
         if not _create_exclusive(cfg_file, json.dumps(self.config, indent=2).encode()):
@@ -176,7 +190,7 @@ class RunDir:
 
     def is_complete(self) -> bool:
         """Whether result.json says this config's run finished (checkpoints are not needed)."""
-        return run_finished(self.path, self.config)
+        return run_finished(self.path, self._source)
 
     def write_json(self, name: str, data: dict) -> None:
         """Write a JSON file into the run folder atomically."""

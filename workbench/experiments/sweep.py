@@ -40,7 +40,7 @@ import pandas as pd
 
 from workbench.config import A2CConfig
 from workbench.experiments.grid import Grid, Trial, check_teachers, load_grid, parse_grid
-from workbench.experiments.runs import RESULT, _with_new_defaults, config_hash
+from workbench.experiments.runs import RESULT, _with_new_defaults, run_finished
 
 ATTEMPTS = "attempts.jsonl"
 BACKENDS = ("local", "ray")
@@ -166,14 +166,8 @@ def preflight(grid: Grid, runs_dir: Path) -> None:
 
 
 def is_finished(trial: Trial, runs_dir: Path) -> bool:
-    """Whether the trial's folder holds result.json of this very config."""
-    path = runs_dir / trial.run / RESULT
-    if not path.exists():
-        return False
-    result = json.loads(path.read_text())
-    return bool(result.get("completed")) and result.get("config_hash") == config_hash(
-        asdict(trial.config)
-    )
+    """Whether the trial's folder holds a finished run of this very config."""
+    return run_finished(runs_dir / trial.run, trial.config)
 
 
 def _retryable(exc: BaseException) -> bool:
