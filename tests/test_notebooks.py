@@ -234,3 +234,17 @@ def test_manifest_is_json(tmp_path: Path) -> None:
     [entry] = read_manifest(tmp_path)
     assert entry["files"] == ["tables/t1.csv", "tables/t1.md"]
     assert json.loads((tmp_path / ".manifest" / "table__t1.json").read_text())["caption"] == "cap"
+
+
+def test_markdown_tables_never_print_large_numbers_in_scientific_notation(tmp_path: Path) -> None:
+    from workbench.experiments.reports import ReportWriter
+
+    table = pd.DataFrame(
+        {"macs": [25667800.0, 1.5e9], "score": [12345.67, 30.456], "share": [0.142857, 1e-3]}
+    )
+    ReportWriter(tmp_path, notebook="t", png=False).save_table(table, "costs", "cap")
+    text = (tmp_path / "tables" / "costs.md").read_text()
+    assert "e+" not in text
+    for shown in ("25,667,800", "1,500,000,000", "12,345.7", "30.5", "0.1429", "0.001"):
+        assert shown in text, (shown, text)
+    assert pd.read_csv(tmp_path / "tables" / "costs.csv")["macs"].tolist() == [25667800.0, 1.5e9]

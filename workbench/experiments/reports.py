@@ -60,7 +60,7 @@ class ReportWriter:
         """Write `tables/<name>.csv` and `tables/<name>.md` (caption above the Markdown table)."""
         stem = self.report_dir / "tables" / _slug(name)
         table.to_csv(stem.with_suffix(".csv"), index=False)
-        stem.with_suffix(".md").write_text(f"{caption}\n\n{table.to_markdown(index=False)}\n")
+        stem.with_suffix(".md").write_text(f"{caption}\n\n{markdown_table(table)}\n")
         return self._record(
             "table", name, caption, [f"tables/{name}.csv", f"tables/{name}.md"], None
         )
@@ -79,6 +79,25 @@ class ReportWriter:
         path = self.report_dir / MANIFEST_DIR / f"{kind}__{name}.json"
         path.write_text(json.dumps(entry, indent=2))
         return entry
+
+
+def markdown_table(table: pd.DataFrame) -> str:
+    """A table as Markdown that reads well, never in scientific notation for large values.
+
+    Whole numbers get thousands separators (MAC counts stored as floats printed as 2.56678e+07);
+    other floats 4 significant digits below 1,000 and one decimal from there on (Atari scores).
+    """
+    shown = table.copy()
+    formats = []
+    for column in shown.columns:
+        values = shown[column].dropna()
+        is_float = pd.api.types.is_float_dtype(shown[column])
+        if is_float and len(values) and (values == values.round()).all():
+            if values.abs().max() < 2**53:
+                shown[column] = shown[column].astype("Int64")
+        large = is_float and len(values) and values.abs().max() >= 1000
+        formats.append(",.1f" if large else ".4g")
+    return shown.to_markdown(index=False, intfmt=",", floatfmt=formats)
 
 
 def read_manifest(report_dir: str | Path) -> list[dict]:
