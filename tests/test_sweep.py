@@ -310,3 +310,107 @@ def test_split_finished_keeps_only_finished_runs_of_the_same_config(tmp_path: Pa
     done, missing = split_finished(configs, tmp_path)
     assert done == [finished] and len(missing) == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing created
+
+
+# --- notebook jobs -----------------------------------------------------------------------------
+NOTEBOOK_GRID = {
+    "job": "notebook",
+    "notebook": "01_model_size_scaling",
+    "preset": "smoke",
+    "games": ["Breakout"],
+    "models": ["vanilla"],
+    "seeds": [0, 1],
+    "parameters": {"num_actions": 4},
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"notebook": "01_model_size_scalin"}, "unknown notebook '01_model_size_scalin'"),
+        ({"parameters": {"num_action": 3}}, "unknown passed: ['num_action']"),
+        ({"parameters": {"games": ["Pong"]}}, "parameters ['games'] are set by the sweep"),
+        ({"notebook": "03_one_vs_bilevel_search"}, "declares no parameter `models`"),
+        ({"distill": ["none"]}, "a notebook job has no axis `distill`"),
+        ({"overrides": {"num_envs": 8}}, "`overrides` is a key of training and search jobs"),
+        ({"games": ["Breakot"]}, "unknown game 'Breakot'"),
+        ({"seeds": []}, "axis `seeds` is empty"),
+        ({"job": "train"}, "`notebook` is a key of notebook jobs only"),
+    ],
+)
+def test_notebook_grid_errors_name_the_key(change: dict, named: str) -> None:
+    with pytest.raises(GridError) as err:
+        parse_grid({**NOTEBOOK_GRID, **change})
+    assert named in str(err.value)
+
+
+def _kernels_of(pid: int) -> list[int]:
+    """Jupyter kernels started by process `pid` (jupyter_client sets JPY_PARENT_PID)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            environ = (proc / "environ").read_bytes().split(b"\0")
+        except (OSError, ValueError):
+            continue
+        if f"JPY_PARENT_PID={pid}".encode() in environ and proc.name.isdigit():
+            found.append(int(proc.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_notebook_sweep_retries_a_killed_trial_and_caches_finished_ones(tmp_path: Path) -> None:
+    grid = parse_grid(NOTEBOOK_GRID)
+    victim = tmp_path / "notebooks" / "01_model_size_scaling__smoke__Breakout__vanilla__s0"
+    with ThreadPoolExecutor(1) as pool:
+        sweep = pool.submit(run_sweep, grid, tmp_path, max_concurrent=2)
+        deadline, kernels = time.monotonic() + 300, []
+        while not kernels and time.monotonic() < deadline:  # wait for the trial's kernel
+            starts = [r for r in read_attempts(victim) if r["event"] == "start"]
+            kernels = _kernels_of(starts[0]["pid"]) if starts else []
+            time.sleep(0.2)
+        assert kernels, "the notebook trial started no kernel"
+        os.kill(starts[0]["pid"], signal.SIGKILL)
+        summary = sweep.result(timeout=900)
+    assert list(summary["status"]) == ["done", "done"], summary.to_dict("records")
+    assert list(summary["attempts"]) == [2, 1] and list(summary["job"]) == ["notebook"] * 2
+    deadline = time.monotonic() + 30  # the orphaned kernel notices its parent is gone and exits
+    while any(_alive(k) for k in kernels) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not any(_alive(k) for k in kernels), "the killed trial's kernel kept running"
+    for seed in (0, 1):  # each trial: its own executed notebook and report ...
+        trial = tmp_path / "notebooks" / f"01_model_size_scaling__smoke__Breakout__vanilla__s{seed}"
+        assert (trial / "01_model_size_scaling.ipynb").exists() and (trial / "result.json").exists()
+        best = pd.read_csv(trial / "report" / "tables" / "best_test_scores.csv")
+        assert list(best["model"]) == ["vanilla"]  # the models axis reached the notebook
+        evals = pd.read_csv(tmp_path / f"Breakout__vanilla__a2c-smoke__s{seed}" / "evals.csv")
+        assert best["best_score"].iloc[0] == pytest.approx(evals["mean"].max(), abs=0.01)  # 2 d.p.
+        # ... while the training it ran lives in the shared runs folder, like any other run
+        assert (tmp_path / f"Breakout__vanilla__a2c-smoke__s{seed}" / "result.json").exists()
+    before = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*") if p.is_file()}
+    again = run_sweep(grid, tmp_path)
+    assert list(again["status"]) == ["cached"] * 2
+    assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*") if p.is_file()} == before
+
+
+def test_notebook_sweep_on_ray_gives_the_local_trainings(ray_cluster: Any, tmp_path: Path) -> None:
+    grid = parse_grid({**NOTEBOOK_GRID, "seeds": [0]})
+    local = run_sweep(grid, tmp_path / "local")
+    on_ray = run_sweep(grid, tmp_path / "ray", backend="ray")
+    assert list(local["status"]) == list(on_ray["status"]) == ["done"]
+    run = "Breakout__vanilla__a2c-smoke__s0"
+    pd.testing.assert_frame_equal(
+        pd.read_csv(tmp_path / "local" / run / "evals.csv"),
+        pd.read_csv(tmp_path / "ray" / run / "evals.csv"),
+    )
+    table = "notebooks/01_model_size_scaling__smoke__Breakout__vanilla__s0/report/tables"
+    pd.testing.assert_frame_equal(
+        pd.read_csv(tmp_path / "local" / table / "best_test_scores.csv"),
+        pd.read_csv(tmp_path / "ray" / table / "best_test_scores.csv"),
+    )

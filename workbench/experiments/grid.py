@@ -14,6 +14,18 @@ distill: [none]       # arms: A2CConfig.distill (search jobs: `strategies` x `di
 overrides: {num_envs: 8}          # any A2CConfig / SearchConfig field
 resources: {cpus: 1, gpus: 0}     # what each trial asks for (threads per trial = cpus)
 ```
+
+A notebook job runs a notebook once per point of its games x models x seeds (each reaches the
+notebook as a one-element list; an axis left out keeps the notebook's default), with extra
+papermill `parameters`, into its own folder runs/notebooks/<trial>/ (see notebook_jobs):
+
+```yaml
+job: notebook
+notebook: 01_model_size_scaling
+preset: laptop
+games: [Breakout, Pong]
+parameters: {num_actions: 18}
+```
 """
 
 from __future__ import annotations
@@ -28,22 +40,27 @@ from typing import Any
 import yaml
 
 from workbench.config import DISTILL_ARMS, SEARCH_STRATEGIES, A2CConfig, SearchConfig
+from workbench.experiments.notebook_jobs import NotebookJob, find_notebook
 from workbench.experiments.presets import PRESETS, get_preset
 from workbench.experiments.runs import run_name
 from workbench.names import check_name, closest_names
 
-JOBS = ("train", "search")
+JOBS = ("train", "search", "notebook")
 SPACES = ("a2d", "a3cs")
 BLOCK_KEYS = (
     "job", "preset", "study", "games", "models", "spaces", "seeds", "distill", "strategies",
-    "overrides", "resources", "tag", "teacher",
+    "overrides", "resources", "tag", "teacher", "notebook", "parameters",
 )  # fmt: skip
 GRID_KEYS = (*BLOCK_KEYS, "jobs")
 AXES = ("games", "models", "spaces", "seeds", "distill", "strategies")
 JOB_AXES = {
     "train": ("games", "models", "seeds", "distill"),
     "search": ("games", "spaces", "seeds", "strategies", "distill"),
+    "notebook": ("games", "models", "seeds"),
 }
+NOTEBOOK_KEYS = ("notebook", "parameters")
+"""Keys of notebook jobs only; training keys (distill, overrides, ...) are refused there."""
+TRAINING_KEYS = ("study", "distill", "strategies", "spaces", "overrides", "teacher")
 AXIS_FIELDS = {"game": "games", "model": "models", "seed": "seeds", "distill": "distill",
                "strategy": "strategies", "space": "spaces", "tag": "tag",
                "teacher": "teacher"}  # fmt: skip
@@ -82,13 +99,15 @@ class Trial:
 
     job: str
     arm: str
-    config: A2CConfig
+    config: A2CConfig | NotebookJob
     resources: Resources
 
     @property
     def run(self) -> str:
         """Run folder name under runs_dir."""
         cfg = self.config
+        if isinstance(cfg, NotebookJob):
+            return cfg.run
         return run_name(cfg.game, cfg.model, cfg.tag, cfg.seed)
 
 
@@ -103,7 +122,8 @@ class Grid:
         """One row per trial (run, job, game, model, arm, seed, steps, cpus, gpus)."""
         return [
             {"run": t.run, "job": t.job, "game": t.config.game, "model": t.config.model,
-             "arm": t.arm, "seed": t.config.seed, "steps": t.config.total_steps,
+             "arm": t.arm, "seed": t.config.seed,
+             "steps": getattr(t.config, "total_steps", None),
              "cpus": t.resources.cpus, "gpus": t.resources.gpus}
             for t in self.trials
         ]  # fmt: skip
@@ -196,12 +216,18 @@ def _expand_block(block: dict, where: str) -> list[Trial]:
         if axis in block and axis not in JOB_AXES[job]:
             hint = " (search jobs take `spaces`)" if axis == "models" else ""
             raise GridError(f"{where}: a {job} job has no axis `{axis}`{hint}")
+    for key in NOTEBOOK_KEYS if job != "notebook" else TRAINING_KEYS:
+        if key in block:
+            hint = "notebook jobs only" if job != "notebook" else "training and search jobs"
+            raise GridError(f"{where}: `{key}` is a key of {hint}, not of a {job} job")
     if "preset" not in block:
         raise GridError(f"{where}: `preset` is required ({', '.join(PRESETS)})")
     try:
         preset = get_preset(str(block["preset"]))
     except ValueError as exc:
         raise GridError(f"{where}: {exc}") from None
+    if job == "notebook":
+        return _notebook_trials(block, preset.name, where)
     study = block.get("study", "search" if job == "search" else None)
     if study is not None:
         preset = preset.for_study(str(study))
@@ -233,6 +259,50 @@ def _expand_block(block: dict, where: str) -> list[Trial]:
                           "seed": seed, "tag": run_tag}  # fmt: skip
                 config = _build(SearchConfig if job == "search" else A2CConfig, kwargs, where)
                 trials.append(Trial(job, arm, config, resources))
+    return trials
+
+
+def _notebook_trials(block: dict, preset: str, where: str) -> list[Trial]:
+    """The trials of a notebook job: one execution per point of its games x models x seeds."""
+    from workbench.envs import list_games
+    from workbench.envs.procgen import list_procgen_games
+    from workbench.models import list_models
+
+    if "notebook" not in block:
+        raise GridError(f"{where}: a notebook job needs `notebook` (e.g. 01_model_size_scaling)")
+    try:
+        find_notebook(str(block["notebook"]))
+    except (ValueError, FileNotFoundError) as exc:
+        raise GridError(f"{where}: {exc}") from None
+    parameters = block.get("parameters") or {}
+    if not isinstance(parameters, dict):
+        raise GridError(f"{where}: `parameters` must be a mapping of notebook parameters")
+    games = _axis(block, "games", [None], where)
+    models = _axis(block, "models", [None], where)
+    seeds = _axis(block, "seeds", [None], where)
+    if "games" in block:
+        _check_values(games, [*list_games(), *list_procgen_games()], "games", where)
+    if "models" in block:
+        _check_values(models, list_models(), "models", where)
+    if "seeds" in block and not all(
+        isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds
+    ):
+        raise GridError(f"{where}: axis `seeds` takes non-negative integers, got {seeds}")
+    resources = _resources(block.get("resources", {}), where)
+    tag = block.get("tag")
+    trials = []
+    for game in games:
+        for model in models:
+            for seed in seeds:
+                try:
+                    job = NotebookJob(
+                        str(block["notebook"]).removesuffix(".ipynb"), preset,
+                        dict(parameters), game, model, seed,
+                        None if tag is None else str(tag),
+                    )  # fmt: skip
+                except ValueError as exc:
+                    raise GridError(f"{where}: {exc}") from None
+                trials.append(Trial("notebook", job.notebook, job, resources))
     return trials
 
 
@@ -363,7 +433,11 @@ def check_teachers(grid: Grid) -> None:
     """Load every (teacher, game) pair the grid's distillation arms need, once."""
     from workbench.rl.teacher import load_teacher
 
-    pairs = {(t.config.teacher, t.config.game) for t in grid.trials if t.config.distill != "none"}
+    pairs = {
+        (t.config.teacher, t.config.game)
+        for t in grid.trials
+        if getattr(t.config, "distill", "none") != "none"
+    }
     for source, game in sorted(pairs):
         try:
             load_teacher(source, game=game)

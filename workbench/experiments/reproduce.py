@@ -57,7 +57,9 @@ def list_notebooks(notebooks_dir: str | Path = "notebooks") -> list[Path]:
 
 def validate_parameters(notebook: Path, parameters: dict) -> None:
     """Fail before running when the notebook lacks a parameters cell or a parameter we pass."""
-    declared = pm.inspect_notebook(str(notebook))
+    from workbench.experiments.notebook_jobs import declared_parameters
+
+    declared = declared_parameters(notebook)
     if not declared:
         raise ValueError(f"{notebook.name}: no cell tagged 'parameters'; tag the cell of literals.")
     unknown = sorted(set(parameters) - set(declared))

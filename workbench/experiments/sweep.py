@@ -4,6 +4,8 @@ Each trial trains one config into its own run folder `runs_dir/<game>__<model>__
 with `workbench.rl.a2c.train`, which skips a finished run (result.json with the config's hash)
 and resumes an interrupted one from `checkpoints/latest.pt` exactly. A sweep therefore survives
 anything that kills a trial: the trial is started again and continues from its last checkpoint.
+A notebook trial (`job: notebook`) executes a notebook into runs_dir/notebooks/<trial>/ instead;
+started again, it re-executes the notebook, whose trainings resume the same way.
 
 - `local`: each trial in its own spawned worker process (a one-worker ProcessPoolExecutor), at
   most `max_concurrent` at once; a worker that dies breaks only its own executor
@@ -40,6 +42,7 @@ import pandas as pd
 
 from workbench.config import A2CConfig
 from workbench.experiments.grid import Grid, Trial, check_teachers, load_grid, parse_grid
+from workbench.experiments.notebook_jobs import NotebookJob
 from workbench.experiments.runs import RESULT, _with_new_defaults, run_finished
 
 ATTEMPTS = "attempts.jsonl"
@@ -58,10 +61,13 @@ class SweepError(RuntimeError):
 
 
 # --- one trial, in a worker process ------------------------------------------------------------
-def run_trial(config: A2CConfig, run_dir: str, threads: int, sweep_id: str) -> dict[str, Any]:
-    """Train one config into run_dir with `threads` torch threads; log the attempt."""
+def run_trial(
+    config: A2CConfig | NotebookJob, run_dir: str, threads: int, sweep_id: str
+) -> dict[str, Any]:
+    """Train one config (or execute one notebook) into run_dir with `threads` torch threads."""
     import torch
 
+    from workbench.experiments.notebook_jobs import run_notebook_job
     from workbench.rl.a2c import train
 
     torch.set_num_threads(threads)
@@ -71,11 +77,16 @@ def run_trial(config: A2CConfig, run_dir: str, threads: int, sweep_id: str) -> d
     _log_attempt(path, {"sweep": sweep_id, "event": "start", "time": start, "pid": os.getpid(),
                         "host": socket.gethostname(), "from_step": checkpoint_step(path),
                         "threads": threads})  # fmt: skip
-    result = train(config, path, progress=False)
+    if isinstance(config, NotebookJob):  # path is <runs>/notebooks/<trial>
+        run_notebook_job(config, path, runs_dir=path.parents[1], threads=threads)
+        steps, completed = 0, True
+    else:
+        result = train(config, path, progress=False)
+        steps, completed = result.steps, result.completed
     end = time.time()
     _log_attempt(path, {"sweep": sweep_id, "event": "end", "time": end, "pid": os.getpid(),
-                        "steps": result.steps, "completed": result.completed})  # fmt: skip
-    return {"steps": result.steps, "completed": result.completed, "seconds": end - start}
+                        "steps": steps, "completed": completed})  # fmt: skip
+    return {"steps": steps, "completed": completed, "seconds": end - start}
 
 
 def checkpoint_step(run_dir: str | Path) -> int:
@@ -354,7 +365,8 @@ def summarize(
         rows.append(
             {"run": trial.run, "job": trial.job, "game": trial.config.game,
              "model": trial.config.model, "arm": trial.arm, "seed": trial.config.seed,
-             "status": status, "steps": _steps(path), "final_score": final, "best_score": best,
+             "status": status, "steps": None if trial.job == "notebook" else _steps(path),
+             "final_score": final, "best_score": best,
              "seconds": ends[-1]["time"] - starts[0]["time"] if starts and ends else None,
              "attempts": len(starts), "error": error}
         )  # fmt: skip
