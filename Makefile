@@ -34,7 +34,7 @@ $(STAMP): pyproject.toml
 install: system-deps $(STAMP)
 
 lint: install
-	$(VENV)/bin/ruff check workbench tests benchmarks notebooks
+	$(VENV)/bin/ruff check workbench tests benchmarks notebooks examples
 
 # pytest exits 5 when it collects no tests: that is not a failure of the set-up.
 test: install lint

@@ -115,10 +115,11 @@ PRESETS: dict[str, Preset] = {
                     "eval_interval": 20_000,
                     "checkpoint_interval": 20_000,
                 },
-                # RL-DARTS on Dodgeball: supernet 16x3, cells evaluated at 32x3 (an estimate:
-                # about an hour, most of it the 32x3 evaluations)
+                # RL-DARTS on Dodgeball: 30 PPO updates per run; supernet 16x3, cells evaluated
+                # at 32x3 (measured, 1 thread each, two runs at once: supernet about 9 steps/s,
+                # a 32x3 cell 27, IMPALA-CNN 72; about 100 min for the study on two lanes)
                 "darts": {
-                    "train_steps": 10_240,
+                    "train_steps": 30_720,
                     "games": ("Dodgeball",),
                     "checkpoint_interval": 10_240,
                 },
