@@ -1,0 +1,135 @@
+"""Two levers on A2C throughput, each measured side by side (issue 3), as ratios.
+
+1. Network work of one update (16 envs x rollout 5, no env), in one process, interleaved:
+   keep    five acting forwards that keep their graphs, one backward through all five (our loop)
+   batched five acting forwards in inference mode, then one forward and backward over all 80
+2. The whole training loop (`train_throughput.py`'s `ours` side, each run a fresh interpreter,
+   interleaved) with libgomp's default spin-waiting vs `OMP_WAIT_POLICY=PASSIVE`, which lets
+   torch's idle OpenMP threads sleep at once and leave the cores to envpool's workers.
+Usage: python benchmarks/a2c_levers.py [--updates 150] [--repeats 3] [--steps 12000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from workbench.models import create_agent
+from workbench.rl.losses import a2c_loss
+
+ROOT = Path(__file__).resolve().parents[1]
+NUM_ENVS, ROLLOUT, ACTIONS = 16, 5, 4
+
+
+def nn_update(model: str, mode: str):
+    """An update function doing one A2C update's network work the `mode` way."""
+    torch.manual_seed(0)
+    agent = create_agent(model, ACTIONS).train()
+    opt = torch.optim.RMSprop(agent.parameters(), lr=1e-4, alpha=0.99, eps=1e-5)
+    obs = torch.randint(0, 256, (ROLLOUT, NUM_ENVS, 4, 84, 84), dtype=torch.uint8)
+    actions = torch.randint(0, ACTIONS, (ROLLOUT * NUM_ENVS,))
+    returns = torch.randn(ROLLOUT * NUM_ENVS)
+
+    def update() -> None:
+        if mode == "keep":
+            outs = [agent(obs[t]) for t in range(ROLLOUT)]
+            logits = torch.cat([o[0] for o in outs])
+            values = torch.cat([o[1] for o in outs])
+        else:
+            with torch.inference_mode():
+                for t in range(ROLLOUT):
+                    agent(obs[t])
+            logits, values = agent(obs.flatten(0, 1))
+        loss = a2c_loss(logits, values, actions, returns, entropy_coef=0.01)
+        opt.zero_grad(set_to_none=True)
+        loss.total.backward()
+        torch.nn.utils.clip_grad_norm_(agent.parameters(), 0.5)
+        opt.step()
+
+    return update
+
+
+def time_nn(models: list[str], updates: int, repeats: int) -> dict:
+    """Milliseconds per update, median over interleaved repeats."""
+    sides = {(m, mode): nn_update(m, mode) for m in models for mode in ("keep", "batched")}
+    for fn in sides.values():
+        for _ in range(5):
+            fn()
+    samples: dict = {k: [] for k in sides}
+    for _ in range(repeats):
+        for key, fn in sides.items():
+            n = updates if key[0] == "vanilla" else max(10, updates // 8)
+            t0 = time.perf_counter()
+            for _ in range(n):
+                fn()
+            samples[key].append(1000 * (time.perf_counter() - t0) / n)
+    out = {}
+    for m in models:
+        keep = statistics.median(samples[(m, "keep")])
+        batched = statistics.median(samples[(m, "batched")])
+        out[m] = {"keep_ms": round(keep, 2), "batched_ms": round(batched, 2),
+                  "keep_over_batched": round(keep / batched, 3)}  # fmt: skip
+    return out
+
+
+def loop_rate(steps: int, env: dict) -> float:
+    """`ours` vanilla steps/s in a fresh interpreter with extra environment variables."""
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "train_throughput.py"), "--side", "ours",
+         "--model", "vanilla", "--steps", str(steps)],
+        capture_output=True, text=True, cwd=ROOT, env={**os.environ, **env},
+    )  # fmt: skip
+    if out.returncode:
+        raise RuntimeError(out.stderr[-3000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])["steps_per_s"]
+
+
+def time_loop(steps: int, repeats: int) -> dict:
+    """Loop steps/s with and without OMP_WAIT_POLICY=PASSIVE, interleaved."""
+    variants = {"default": {}, "omp_passive": {"OMP_WAIT_POLICY": "PASSIVE"}}
+    samples: dict = {k: [] for k in variants}
+    for r in range(repeats):
+        for name, env in variants.items():
+            samples[name].append(loop_rate(steps, env))
+            print(f"repeat {r}: loop {name:12s} {samples[name][-1]:7.0f} steps/s", flush=True)
+    med = {k: statistics.median(v) for k, v in samples.items()}
+    return {"steps_per_s": {k: [round(x, 1) for x in v] for k, v in samples.items()},
+            "median": {k: round(v, 1) for k, v in med.items()},
+            "passive_over_default": round(med["omp_passive"] / med["default"], 3)}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--updates", type=int, default=150)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=12_000)
+    parser.add_argument("--models", nargs="+", default=["vanilla", "resnet20"])
+    parser.add_argument("--out", type=Path, default=ROOT / "reports" / "benchmarks")
+    args = parser.parse_args()
+    from workbench.experiments.provenance import environment_info
+
+    nn = time_nn(args.models, args.updates, args.repeats)
+    print(json.dumps(nn, indent=1), flush=True)
+    loop = time_loop(args.steps, args.repeats)
+    result = {
+        "nn_per_update": nn,
+        "loop_vanilla": loop,
+        "command": " ".join(sys.argv),
+        "threads": torch.get_num_threads(),
+        "environment": environment_info(ROOT),
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "a2c_levers.json").write_text(json.dumps(result, indent=2))
+    print(json.dumps(result["loop_vanilla"], indent=1))
+
+
+if __name__ == "__main__":
+    main()
