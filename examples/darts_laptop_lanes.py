@@ -5,6 +5,7 @@ more steps per second in all than one 2-thread run, so the laptop study's runs w
 this script, with the same configs as the study (its plan's methods), so notebook 07 finds them
 finished and only reads them. Every run still uses 1 thread, so the supernet's wall-clock and the
 random cells' (the random-search budget) are measured alike.
+The laptop plan has one game and one seed (its first are used).
   lane A: the supernet, then every other cell of the search's sequence (the final cell first)
   lane B: IMPALA-CNN 16x3, the random cells, IMPALA-CNN and the best random cell at the
           evaluation depth, then the rest of the sequence
@@ -34,11 +35,11 @@ search_cfg = plan.search_config(game, seed)
 search_dir = runs / run_name(search_cfg.game, search_cfg.model, search_cfg.tag, seed)
 
 
-def log(msg):
+def log(msg: str) -> None:
     print(time.strftime("%H:%M:%S"), lane, msg, flush=True)
 
 
-def wait_for(path):
+def wait_for(path: Path) -> None:
     while not (path / "result.json").exists():
         time.sleep(20)
 
