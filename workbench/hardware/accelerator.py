@@ -229,7 +229,9 @@ CHANNEL_TILES = (4, 8, 16, 32, 64, 128, 256, 512)
 SPATIAL_TILES = (1, 2, 4, 8, 16, 32, 64)
 SHIFTS = (-1, 0, 1)
 PE_SHARES = tuple(k / 12 for k in range(1, 13))
-"""Fractions of the board's DSP budget a chunk's PE array may take."""
+"""A chunk's PE weight: its PEs are weight / (sum over the used chunks) x the DSP budget."""
+OWN_CHUNK_KINDS = ("conv", "depthwise", "pointwise", "linear")
+"""Layer kinds a design may give a chunk of their own (`DesignSpace`'s `{kind}.own_chunk`)."""
 CHUNK_PARAMETERS = ("pe_share", "pe_rows", "buffer_split", *TILES, "dataflow")
 
 
@@ -246,17 +248,24 @@ class DesignSpace:
 
     A point is a tuple of option indices, one per `parameters` entry:
 
-    - `num_chunks` M in 1..max_chunks;
-    - `layer{i}.shift` in SHIFTS: the layer allocation. Layer i runs on chunk
+    - `num_chunks` M in 1..max_chunks: the shared chunks;
+    - `layer{i}.shift` in SHIFTS: the layer allocation. Layer i runs on shared chunk
       clip(b_i + shift_i, 0, M - 1), where b_i splits the network into M contiguous runs of
-      about equal MACs (so shifts move layers between neighbouring stages, and non-consecutive
-      allocations, which A3C-S allows, are reachable); chunks left empty are dropped;
-    - per chunk slot s < max_chunks: `chunk{s}.pe_share` and `.pe_rows`, the PE array's size
-      and shape (rows from `pe_dims`, cols = floor(share x DSP budget / dsp_per_mac / rows); so
-      the DSP limit is one constraint, sum of the used chunks' shares <= 1, apart from the
-      shape), `.buffer_split` (the chunk's equal share of the board's BRAM, split between
-      input, weight and output buffers in whole BRAM36 blocks, double-buffered),
-      `.tile_k/c/h/w` and `.dataflow`.
+      about equal MACs (so shifts move layers between neighbouring stages); chunks left empty are
+      dropped;
+    - `{kind}.own_chunk` in (False, True), per layer kind of `own_chunk_kinds` the network has
+      (depthwise, pointwise, ...): True moves every layer of that kind onto a chunk of its own,
+      and the remaining layers are cut into the M runs. This is how non-consecutive allocations,
+      which A3C-S allows, are reached: one PE array shape and dataflow rarely suits both a 3x3
+      conv and a depthwise conv (one input channel per group);
+    - per chunk slot (max_chunks shared slots, then one per own-chunk kind):
+      `chunk{s}.pe_share` / `chunk_{kind}.pe_share` and `.pe_rows`, the PE array's size and shape
+      (rows from `pe_dims`, cols = floor(w x DSP budget / dsp_per_mac / rows), w = the chunk's
+      share over the sum of the used chunks' shares: every design spends the whole DSP budget
+      apart from rounding and the shape, so no sample is lost to an over-budget sum),
+      `.buffer_split` (the chunk's equal share of the board's BRAM, split between input, weight
+      and output buffers in whole BRAM36 blocks, double-buffered), `.tile_k/c/h/w` and
+      `.dataflow`.
 
     Buffers always fit the BRAM; the DSP budget and tiles that overflow their buffer are left
     to the predictor to reject. `build` clamps each tile to the largest layer of its chunk.
@@ -275,6 +284,7 @@ class DesignSpace:
         spatial_tiles: Sequence[int] = SPATIAL_TILES,
         dataflows: Sequence[str] = DATAFLOWS,
         shifts: Sequence[int] = SHIFTS,
+        own_chunk_kinds: Sequence[str] = OWN_CHUNK_KINDS,
     ) -> None:
         _check_menus(
             layers,
@@ -287,9 +297,13 @@ class DesignSpace:
             dataflows=dataflows,
             shifts=shifts,
         )
+        for kind in own_chunk_kinds:
+            check_name(kind, OWN_CHUNK_KINDS, "own_chunk_kinds entry")
         self.layers = tuple(layers)
         self.board = board
         self.max_chunks = min(max_chunks, len(self.layers))
+        present = {layer.kind for layer in self.layers}
+        self.own_kinds = tuple(k for k in OWN_CHUNK_KINDS if k in own_chunk_kinds and k in present)
         menus = {
             "pe_share": tuple(pe_shares),
             "pe_rows": tuple(pe_dims),
@@ -300,18 +314,17 @@ class DesignSpace:
             "tile_w": tuple(spatial_tiles),
             "dataflow": tuple(dataflows),
         }
+        slots = [f"chunk{s}" for s in range(self.max_chunks)]
+        slots += [f"chunk_{kind}" for kind in self.own_kinds]
         self.parameters: tuple[Parameter, ...] = (
             (Parameter("num_chunks", tuple(range(1, self.max_chunks + 1))),)
             + tuple(Parameter(f"layer{i}.shift", tuple(shifts)) for i in range(len(self.layers)))
-            + tuple(
-                Parameter(f"chunk{s}.{knob}", menus[knob])
-                for s in range(self.max_chunks)
-                for knob in CHUNK_PARAMETERS
-            )
-        )
-        self._balanced = {
-            m: balanced_allocation(self.layers, m) for m in range(1, self.max_chunks + 1)
-        }
+            + tuple(Parameter(f"{kind}.own_chunk", (False, True)) for kind in self.own_kinds)
+            + tuple(Parameter(f"{slot}.{knob}", menus[knob]) for slot in slots
+                    for knob in CHUNK_PARAMETERS)
+        )  # fmt: skip
+        self._first_knob = 1 + len(self.layers) + len(self.own_kinds)
+        self._balanced: dict[tuple[int, tuple[str, ...]], list[int]] = {}
 
     def size(self) -> int:
         """Number of points (option combinations) in the space."""
@@ -339,21 +352,40 @@ class DesignSpace:
             )
         return itertools.product(*(range(len(p.options)) for p in self.parameters))
 
+    def owned(self, choices: Sequence[int]) -> tuple[str, ...]:
+        """The layer kinds that run on a chunk of their own at this point."""
+        first = 1 + len(self.layers)
+        return tuple(
+            kind
+            for j, kind in enumerate(self.own_kinds)
+            if self.parameters[first + j].options[choices[first + j]]
+        )
+
     def allocation(self, choices: Sequence[int]) -> list[int]:
-        """Chunk slot of every layer at this point."""
+        """Chunk slot of every layer at this point (own-chunk kinds: slots after the shared)."""
         m = self.parameters[0].options[choices[0]]
-        shifts = [self.parameters[1 + i].options[choices[1 + i]] for i in range(len(self.layers))]
-        return [
-            min(m - 1, max(0, b + shift))
-            for b, shift in zip(self._balanced[m], shifts, strict=True)
+        owned = self.owned(choices)
+        shared = [i for i, layer in enumerate(self.layers) if layer.kind not in owned]
+        key = (m, owned)
+        if key not in self._balanced:
+            self._balanced[key] = balanced_allocation([self.layers[i] for i in shared], m)
+        allocation = [
+            self.max_chunks + self.own_kinds.index(layer.kind) if layer.kind in owned else 0
+            for layer in self.layers
         ]
+        for i, b in zip(shared, self._balanced[key], strict=True):
+            shift = self.parameters[1 + i].options[choices[1 + i]]
+            allocation[i] = min(m - 1, max(0, b + shift))
+        return allocation
 
     def active(self, choices: Sequence[int]) -> list[bool]:
         """Which parameters shape the design at this point (knobs of unused slots do not)."""
         used = set(self.allocation(choices))
+        owned = self.owned(choices)
         multi = self.parameters[0].options[choices[0]] > 1
-        flags = [True] + [multi] * len(self.layers)
-        for s in range(self.max_chunks):
+        flags = [True] + [multi and layer.kind not in owned for layer in self.layers]
+        flags += [True] * len(self.own_kinds)
+        for s in range(self.max_chunks + len(self.own_kinds)):
             flags += [s in used] * len(CHUNK_PARAMETERS)
         return flags
 
@@ -366,21 +398,25 @@ class DesignSpace:
         allocation = self.allocation(choices)
         used = sorted(set(allocation))
         blocks = self.board.bram36 // (PING_PONG * len(used))
-        start = 1 + len(self.layers)
+        knobs_of = {slot: self._knobs(choices, slot) for slot in used}
+        weights = sum(knobs["pe_share"] for knobs in knobs_of.values())
         chunks = []
-        for slot in used:
-            first = start + slot * len(CHUNK_PARAMETERS)
-            knobs = {
-                name: self.parameters[first + k].options[choices[first + k]]
-                for k, name in enumerate(CHUNK_PARAMETERS)
-            }
+        for slot, knobs in knobs_of.items():
             split = knobs.pop("buffer_split")
-            pes = math.floor(knobs.pop("pe_share") * self.board.max_pes + 1e-9)
+            pes = math.floor(knobs.pop("pe_share") / weights * self.board.max_pes + 1e-9)
             knobs["pe_cols"] = max(1, pes // knobs["pe_rows"])
             members = tuple(i for i, s in enumerate(allocation) if s == slot)
             chunk = Chunk(layers=members, **knobs, **self._buffers(split, blocks))
             chunks.append(_clamp_tiles(chunk, chunk_dims(self.layers, chunk)))
         return Accelerator(chunks=tuple(chunks), name="design")
+
+    def _knobs(self, choices: Sequence[int], slot: int) -> dict:
+        """The chunk knobs of slot `slot` at this point, by name."""
+        first = self._first_knob + slot * len(CHUNK_PARAMETERS)
+        return {
+            name: self.parameters[first + k].options[choices[first + k]]
+            for k, name in enumerate(CHUNK_PARAMETERS)
+        }
 
     def _buffers(self, split: tuple[int, int, int], blocks: int) -> dict[str, int]:
         """Buffer bytes of a split of `blocks` BRAM36 blocks (whole blocks per buffer)."""

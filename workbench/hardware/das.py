@@ -1,10 +1,10 @@
 """Differentiable accelerator search (A3C-S Eq. 9), with random and exhaustive search to compare.
 
 Eq. 9: phi* = argmin_phi sum_m GS_hard(phi^m) L_hat, L_hat = L_cost(hw({GS_hard(phi^m)}), net).
-Every parameter m (the number of chunks, a layer's allocation shift, a chunk's PE share, ...,
-see `DesignSpace`) has a logit vector phi^m. Each iteration draws a hard Gumbel-softmax sample
-of every parameter, builds that design and asks the predictor for its cost L_hat (a number: the
-predictor is not differentiable).
+Every parameter m (the number of chunks, a layer's allocation shift, whether a layer kind gets
+a chunk of its own, a chunk's PE weight, ..., see `DesignSpace`) has a logit vector phi^m.
+Each iteration draws a hard Gumbel-softmax sample of every parameter, builds that design and
+asks the predictor for its cost L_hat (a number: the predictor is not differentiable).
 The hard one-hot h^m is straight-through: forward value one-hot, gradient that of the relaxed
 sample y^m = softmax((phi^m + g^m) / tau). Summing h^m * L_hat over all options of m would have
 zero gradient (softmax sums to one), so, as the indicator in A3C-S Eq. 8 / 9 selects, only the
@@ -20,7 +20,9 @@ Cost: log(period / roofline period), period = 1 / FPS (>= 0, scale-free); an inf
 OVERUSE_WEIGHT x log(resource used / available), so the search is pushed back into the budget
 smoothly. A flat large penalty (margin 10, weight 1) did worse: mean best FPS over 4 seeds of
 3323 / 3131 / 2111 on vanilla / resnet14 / resnet20 against 3432 / 3224 / 2077 (one resnet14
-seed stuck at 2853): whether a sample fits swamps the latency signal. Infeasible designs never
+seed stuck at 2853): whether a sample fits swamps the latency signal. (Measured on the first
+space, with contiguous allocations and PE shares as absolute fractions; see
+`benchmarks/das_search.py` for the current space.) Infeasible designs never
 become the result: the best feasible design sampled is kept; the argmax design is evaluated at
 the end too.
 
