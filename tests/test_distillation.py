@@ -205,6 +205,7 @@ def test_missing_and_corrupt_teachers_are_clear(teacher_run: Path, tmp_path: Pat
 # --- the ablation table and the study budgets ---------------------------------------------------
 def test_distillation_table_aggregates_seeds_and_puts_paper_beside() -> None:
     from workbench.experiments.presets import get_preset
+    from workbench.experiments.training_grid import distillation_configs
     from workbench.viz.tables import distillation_table
 
     rows = []
@@ -227,3 +228,11 @@ def test_distillation_table_aggregates_seeds_and_puts_paper_beside() -> None:
     assert study.train_steps >= 500_000 and len(study.seeds) >= 2 and study.games == ("Breakout",)
     smoke = get_preset("smoke")
     assert smoke.for_study("distillation") == smoke.for_study("no such study")  # no override
+    # notebooks 04/05 retrain at `retrain`: the distillation runs at smoke and paper, but at laptop
+    # a budget of its own whose name keeps its run folders apart from the 5e5-step ones
+    assert smoke.for_study("retrain") == smoke.for_study("distillation")
+    assert get_preset("paper").for_study("retrain") == get_preset("paper").for_study("distillation")
+    retrain = laptop.for_study("retrain")
+    assert retrain.name != study.name and retrain.train_steps < study.train_steps
+    configs = distillation_configs(retrain, ("Breakout",), ["vanilla"], ["none"], (0,))
+    assert {c.tag for c in configs} == {"distill-none-laptop-retrain"}

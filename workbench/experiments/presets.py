@@ -100,6 +100,16 @@ PRESETS: dict[str, Preset] = {
                     "seeds": (0, 1),
                     "eval_interval": 50_000,
                 },
+                # notebooks 04 and 05 retrain searched agents beside the backbones: one seed of
+                # 1e5 steps each (resnet20 with a teacher runs at about 80 steps/s); its own name
+                # keeps these runs apart from the 5e5-step distillation runs
+                "retrain": {
+                    "name": "laptop-retrain",
+                    "train_steps": 100_000,
+                    "games": ("Breakout",),
+                    "eval_interval": 25_000,
+                    "checkpoint_interval": 25_000,
+                },
                 # three searches of 3e4 steps with the soft supernet (about 30 min each)
                 "search": {
                     "train_steps": 30_000,
