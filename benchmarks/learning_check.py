@@ -1,10 +1,15 @@
-"""Learning check, side by side: this workbench's A2C vs Stable-Baselines3's A2C.
+"""Learning check, side by side: this workbench's A2C (or PPO) vs Stable-Baselines3's.
 
-Nature CNN, Breakout, the same budget and settings (16 envs, rollout 5, gamma 0.99, entropy 1e-2,
-RMSProp lr 1e-3, 1/2-MSE value loss, grad clip 0.5), N seeds each. Both are scored by the same
-30-game test protocol (workbench.rl.evaluation: full games, random no-op starts, raw scores,
-sampled actions), plus a random policy. Finished runs are skipped, so a killed check resumes.
-Usage: python benchmarks/learning_check.py [--steps 500000] [--seeds 0 1]
+Nature CNN, Breakout, the same budget and settings, N seeds each. A2C: 16 envs, rollout 5, gamma
+0.99, entropy 1e-2, RMSProp lr 1e-3, 1/2-MSE value loss, grad clip 0.5 (issue 3). PPO
+(`--algo ppo`, issue 7): the Atari PPOConfig, 8 envs x 128 steps, 4 epochs of 4 minibatches,
+clip 0.1, Adam 2.5e-4 cosine-annealed (benchmarks/sb3_baseline.make_sb3_ppo; SB3 clips the value
+prediction only, the workbench takes the max of clipped and unclipped losses as baselines does).
+Both are scored by the same 30-game test protocol (workbench.rl.evaluation: full games, random
+no-op starts, raw scores, sampled actions), plus a random policy. Finished runs are skipped, and
+runs train in four segments with a checkpoint after each, so a killed check resumes: the
+workbench side exactly, SB3's from its saved model (its envs restart at the resume).
+Usage: python benchmarks/learning_check.py [--algo a2c] [--steps 500000] [--seeds 0 1]
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from torch import nn
 
 ROOT = Path(__file__).resolve().parents[1]
 GAME, NUM_ENVS, ROLLOUT, EPISODES = "Breakout", 16, 5, 30
+SEGMENTS = 4
 
 
 class SB3Agent(nn.Module):
@@ -47,27 +53,25 @@ class RandomAgent(nn.Module):
         return torch.zeros(obs.shape[0], self.num_actions), torch.zeros(obs.shape[0])
 
 
-def run_ours(seed: int, steps: int, out: Path) -> dict:
+def run_ours(algo: str, seed: int, steps: int, out: Path) -> dict:
     from workbench.config import A2CConfig
     from workbench.rl.a2c import train
+    from workbench.rl.ppo import PPOConfig, train_ppo
 
-    cfg = A2CConfig(
-        game=GAME,
-        model="vanilla",
-        total_steps=steps,
-        num_envs=NUM_ENVS,
-        rollout_length=ROLLOUT,
-        seed=seed,
-        eval_interval=steps,
-        eval_episodes=EPISODES,
-        checkpoint_interval=max(steps // 4, 1),
-        log_interval=10_000,
-        tag="check",
-    )
+    common = dict(
+        game=GAME, model="vanilla", total_steps=steps, seed=seed, eval_interval=steps,
+        eval_episodes=EPISODES, checkpoint_interval=max(steps // SEGMENTS, 1),
+        log_interval=10_000, tag="check",
+    )  # fmt: skip
+    folder = out / (f"ours_s{seed}" if algo == "a2c" else f"ppo_ours_s{seed}")
     t0 = time.perf_counter()
-    result = train(cfg, out / f"ours_s{seed}", progress=False)
+    if algo == "a2c":
+        cfg = A2CConfig(**common, num_envs=NUM_ENVS, rollout_length=ROLLOUT)
+        result = train(cfg, folder, progress=False)
+    else:
+        result = train_ppo(PPOConfig(**common), folder, progress=False)
     last = result.evals.iloc[-1]
-    episodes = out / f"ours_s{seed}" / "episodes.csv"
+    episodes = folder / "episodes.csv"
     curve = (
         pd.read_csv(episodes)[["step", "return"]]
         if episodes.exists()
@@ -82,16 +86,17 @@ def run_ours(seed: int, steps: int, out: Path) -> dict:
     }
 
 
-def run_sb3(seed: int, steps: int, out: Path) -> dict:
-    from sb3_baseline import make_sb3_a2c, make_sb3_env
+def run_sb3(algo: str, seed: int, steps: int, out: Path) -> dict:
+    from sb3_baseline import a2c_lr, make_sb3_a2c, make_sb3_env, make_sb3_ppo, ppo_lr
+    from stable_baselines3 import A2C, PPO
     from stable_baselines3.common.callbacks import BaseCallback
 
     from workbench.rl.evaluation import evaluate
 
     class Episodes(BaseCallback):
-        def __init__(self) -> None:
+        def __init__(self, rows: dict[str, list]) -> None:
             super().__init__()
-            self.rows: dict[str, list] = {"step": [], "return": []}
+            self.rows = rows
 
         def _on_step(self) -> bool:
             for info in self.locals["infos"]:
@@ -100,12 +105,31 @@ def run_sb3(seed: int, steps: int, out: Path) -> dict:
                     self.rows["return"].append(float(info["episode"]["r"]))
             return True
 
-    t0 = time.perf_counter()
-    agent = make_sb3_a2c(make_sb3_env(seed), seed, total_steps=steps)
-    callback = Episodes()
-    agent.learn(total_timesteps=steps, callback=callback)
-    seconds = time.perf_counter() - t0
-    agent.save(out / f"sb3_s{seed}.zip")
+    prefix = "" if algo == "a2c" else "ppo_"
+    model_file = out / f"{prefix}sb3_s{seed}.zip"
+    partial = out / f"{prefix}sb3_s{seed}_{steps}.partial.json"
+    env = make_sb3_env(seed, num_envs=NUM_ENVS if algo == "a2c" else 8)
+    rows, seconds = None, 0.0
+    if partial.exists():  # a killed run: its model and curve after the last finished segment
+        saved = json.loads(partial.read_text())
+        rows, seconds = saved["curve"], saved["seconds"]
+        agent = (A2C if algo == "a2c" else PPO).load(model_file, env=env, device="cpu")
+        schedule = a2c_lr if algo == "a2c" else ppo_lr
+        agent.learning_rate = schedule(steps, lambda: agent.num_timesteps)
+        agent._setup_lr_schedule()
+    elif algo == "a2c":
+        agent = make_sb3_a2c(env, seed, total_steps=steps)
+    else:
+        agent = make_sb3_ppo(env, seed, steps)
+    rows = rows or {"step": [], "return": []}
+    segment = max(steps // SEGMENTS, 1)
+    while agent.num_timesteps < steps:
+        t0 = time.perf_counter()
+        chunk = min(segment, steps - agent.num_timesteps)
+        agent.learn(total_timesteps=chunk, callback=Episodes(rows), reset_num_timesteps=False)
+        seconds += time.perf_counter() - t0
+        agent.save(model_file, exclude=["learning_rate", "lr_schedule"])  # closures
+        partial.write_text(json.dumps({"curve": rows, "seconds": seconds}))
     result = evaluate(
         SB3Agent(agent.policy), GAME, episodes=EPISODES, seed=seed * 1_000 + 1, backend="gymnasium"
     )
@@ -114,11 +138,11 @@ def run_sb3(seed: int, steps: int, out: Path) -> dict:
         "seed": seed,
         "seconds": seconds,
         "scores": result.scores,
-        "curve": callback.rows,
+        "curve": rows,
     }
 
 
-def run_random(seed: int, steps: int, out: Path) -> dict:
+def run_random(algo: str, seed: int, steps: int, out: Path) -> dict:
     from workbench.envs import make_atari_env
     from workbench.rl.evaluation import evaluate
 
@@ -137,10 +161,12 @@ def run_random(seed: int, steps: int, out: Path) -> dict:
 SIDES = {"workbench": run_ours, "sb3": run_sb3, "random": run_random}
 
 
-def report(results: list[dict], steps: int, out_dir: Path) -> None:
+def report(algo: str, results: list[dict], steps: int, out_dir: Path) -> None:
     import plotly.graph_objects as go
 
     from workbench.experiments.provenance import environment_info
+
+    name = "learning_check" if algo == "a2c" else f"learning_check_{algo}"
 
     rows = [
         {
@@ -156,9 +182,10 @@ def report(results: list[dict], steps: int, out_dir: Path) -> None:
     ]
     table = pd.DataFrame(rows).round(2)
     summary = table.groupby("side")["test_mean"].agg(["mean", "std", "count"]).round(2)
+    setup = "16 envs, rollout 5" if algo == "a2c" else "8 envs x 128 steps, 4x4 minibatches"
     caption = (
-        f"{GAME}, Nature CNN, {steps:,} agent steps (4 frames each) per run, 16 envs, "
-        f"rollout 5; test score = mean raw score of {EPISODES} full games with random "
+        f"{GAME}, Nature CNN, {steps:,} agent steps (4 frames each) per run, {setup}; "
+        f"test score = mean raw score of {EPISODES} full games with random "
         "no-op starts, sampled actions"
     )
     fig = go.Figure()
@@ -171,7 +198,7 @@ def report(results: list[dict], steps: int, out_dir: Path) -> None:
             )
     fig.update_layout(
         title={
-            "text": f"A2C learning check: workbench vs SB3<br><sup>{caption}; "
+            "text": f"{algo.upper()} learning check: workbench vs SB3<br><sup>{caption}; "
             "training games, raw score, rolling mean of 50</sup>"
         },
         xaxis_title="agent steps",
@@ -179,12 +206,12 @@ def report(results: list[dict], steps: int, out_dir: Path) -> None:
         template="plotly_white",
     )
     out_dir.mkdir(parents=True, exist_ok=True)
-    fig.write_html(out_dir / "learning_check.html", include_plotlyjs=True)
+    fig.write_html(out_dir / f"{name}.html", include_plotlyjs=True)
     try:
-        fig.write_image(out_dir / "learning_check.png", width=1000, height=500)
+        fig.write_image(out_dir / f"{name}.png", width=1000, height=500)
     except Exception as exc:  # no Chromium: the HTML stays
         print(f"PNG skipped: {exc}")
-    (out_dir / "learning_check.json").write_text(
+    (out_dir / f"{name}.json").write_text(
         json.dumps(
             {
                 "caption": caption,
@@ -196,8 +223,8 @@ def report(results: list[dict], steps: int, out_dir: Path) -> None:
             indent=2,
         )
     )
-    (out_dir / "learning_check.md").write_text(
-        f"# A2C learning check\n\n{caption}.\n\n{table.to_markdown(index=False)}\n\n"
+    (out_dir / f"{name}.md").write_text(
+        f"# {algo.upper()} learning check\n\n{caption}.\n\n{table.to_markdown(index=False)}\n\n"
         f"Per side (mean and std over seeds of the test mean):\n\n{summary.to_markdown()}\n"
     )
     print(table.to_string(index=False))
@@ -206,6 +233,7 @@ def report(results: list[dict], steps: int, out_dir: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--algo", choices=("a2c", "ppo"), default="a2c")
     parser.add_argument("--steps", type=int, default=500_000)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--sides", nargs="+", default=list(SIDES))
@@ -216,13 +244,14 @@ def main() -> None:
     results = []
     for seed in args.seeds:
         for side in args.sides:
-            done = args.runs / f"{side}_s{seed}_{args.steps}.json"
+            prefix = "" if args.algo == "a2c" else f"{args.algo}_"
+            done = args.runs / f"{prefix}{side}_s{seed}_{args.steps}.json"
             if not done.exists():
                 print(f"{side} seed {seed}: training {args.steps:,} steps ...", flush=True)
-                done.write_text(json.dumps(SIDES[side](seed, args.steps, args.runs)))
+                done.write_text(json.dumps(SIDES[side](args.algo, seed, args.steps, args.runs)))
             results.append(json.loads(done.read_text()))
             print(f"{side} seed {seed}: test mean {np.mean(results[-1]['scores']):.1f}", flush=True)
-    report(results, args.steps, args.out)
+    report(args.algo, results, args.steps, args.out)
 
 
 if __name__ == "__main__":
