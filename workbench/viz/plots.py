@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -156,21 +158,30 @@ def score_vs_macs(points: pd.DataFrame, caption: str) -> go.Figure:
 
 
 def score_vs_fps(points: pd.DataFrame, caption: str) -> go.Figure:
-    """A3C-S Fig. 3: test score against predicted FPS, each agent on DAS and DNNBuilder-like."""
+    """A3C-S Fig. 3: test score against predicted FPS, each agent on DAS and DNNBuilder-like
+    (a dotted line joins an agent's two designs; names label the DAS points)."""
     fig = go.Figure()
+    for _, row in points.iterrows():
+        fig.add_scatter(
+            x=[row["dnnbuilder_fps"], row["das_fps"]], y=[row["best_score"]] * 2, mode="lines",
+            line={"color": "lightgray", "dash": "dot"}, showlegend=False, hoverinfo="skip",
+        )  # fmt: skip
     for design, column, symbol in (("DAS", "das_fps", "star"),
                                    ("DNNBuilder-like", "dnnbuilder_fps", "circle")):  # fmt: skip
         fig.add_scatter(
             x=points[column],
             y=points["best_score"],
             error_y={"type": "data", "array": points["best_std"].fillna(0)},
-            mode="markers+text",
+            mode="markers+text" if design == "DAS" else "markers",
             text=points["agent"],
+            hovertext=points["agent"] + f" on its {design} design",
             textposition="top center",
             name=f"on its {design} design",
             marker={"symbol": symbol, "size": 12},
         )
-    fig.update_xaxes(title_text="predicted FPS on ZC706 (900 DSPs)", type="log")
+    fps = pd.concat([points["das_fps"], points["dnnbuilder_fps"]]).dropna()
+    span = [math.log10(fps.min() / 1.5), math.log10(fps.max() * 1.5)] if len(fps) else None
+    fig.update_xaxes(title_text="predicted FPS on ZC706 (900 DSPs)", type="log", range=span)
     fig.update_yaxes(title_text="best test score (raw)")
     return set_title(fig, "Test score vs FPS (A3C-S Fig. 3)", caption)
 
