@@ -178,3 +178,14 @@ def test_hw_predict_cli(capsys: pytest.CaptureFixture) -> None:
     assert main(["hw", "predict", "--arch", "resnet14", "--das-iterations", "50"]) == 0
     out = capsys.readouterr().out
     assert "DNNBuilder-like:" in out and "DAS:" in out and "FPS" in out
+
+
+def test_cosearch_command_is_search_with_a3cs_defaults() -> None:
+    from workbench.cli import _search, build_parser
+
+    parser = build_parser()
+    co, plain = parser.parse_args(["cosearch"]), parser.parse_args(["search"])
+    assert co.func is _search is plain.func
+    assert (co.sampler, co.cost, co.das_iterations) == ("hard", "latency", 1500)
+    assert (plain.sampler, plain.cost, plain.das_iterations) == ("soft", "macs", 300)
+    assert vars(co).keys() == vars(plain).keys()

@@ -1,5 +1,5 @@
-"""Command line: `workbench train | eval | search | derive | hw | teachers | export-teacher |
-profile | models | games | reproduce | sweep | sweep-space | darts`."""
+"""Command line: `workbench train | eval | search | cosearch | derive | hw | teachers |
+export-teacher | profile | models | games | reproduce | sweep | sweep-space | darts`."""
 
 from __future__ import annotations
 
@@ -65,6 +65,7 @@ def _search(args: argparse.Namespace) -> int:
     from workbench.experiments.runs import run_name
     from workbench.rl.a2c import train
 
+    cost_suffix = "-latency" if args.cost == "latency" else ""  # co-search runs keep apart
     cfg = SearchConfig(
         game=args.game,
         model=f"supernet-{args.space}",
@@ -77,7 +78,7 @@ def _search(args: argparse.Namespace) -> int:
         seed=args.seed,
         num_envs=args.num_envs,
         backend=args.backend,
-        tag=args.tag or f"{args.strategy}-{args.sampler}-{args.distill}",
+        tag=args.tag or f"{args.strategy}-{args.sampler}-{args.distill}{cost_suffix}",
         eval_interval=args.eval_interval or max(args.steps // 10, 1),
         eval_episodes=args.eval_episodes,
         checkpoint_interval=args.checkpoint_interval or args.steps,
@@ -279,6 +280,40 @@ def _sweep(args: argparse.Namespace) -> int:
     return run_args(args)
 
 
+def _add_search_arguments(
+    p: argparse.ArgumentParser, *, sampler: str, cost: str, das_iterations: int
+) -> None:
+    """The options of `search` and `cosearch`, which differ only in these defaults."""
+    p.add_argument("--game", default="Breakout")
+    p.add_argument("--space", default="a2d", help="a2d (14 cells) | a3cs (12 cells)")
+    p.add_argument("--strategy", default="one-level", help="one-level | bi-level | "
+                   "bi-level-first-order")  # fmt: skip
+    p.add_argument("--sampler", default=sampler, help="soft (A2D) | hard (A3C-S top-K)")
+    p.add_argument("--top-k", type=int, default=2, help="ops per cell with alpha gradients (hard)")
+    p.add_argument("--lambda", dest="cost_lambda", type=float, default=1e-2,
+                   help="weight of the MACs cost, in units of ResNet-20's MACs")  # fmt: skip
+    p.add_argument("--distill", default="actor+critic", help="none: vanilla DNAS")
+    p.add_argument("--teacher", help="e.g. Breakout__resnet20 (see `workbench teachers`)")
+    p.add_argument("--steps", type=parse_steps, default=20_000_000, help="A2D: 2e7")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--num-envs", type=int, default=16)
+    p.add_argument("--backend", default="auto", help="auto | gymnasium | envpool")
+    p.add_argument("--tag", help="default: <strategy>-<sampler>-<distill>[-latency]")
+    p.add_argument("--eval-interval", type=parse_steps, help="default: a tenth of --steps")
+    p.add_argument("--eval-episodes", type=int, default=30)
+    p.add_argument("--checkpoint-interval", type=parse_steps, help="default: --steps")
+    p.add_argument("--out", type=Path, default=Path("runs"))
+    p.add_argument("--tensorboard", action="store_true")
+    p.add_argument("--cost", default=cost, help="macs (A2D) | latency (A3C-S co-search)")
+    p.add_argument("--hw-interval", type=parse_steps, default=100_000,
+                   help="co-search: steps between accelerator searches")  # fmt: skip
+    p.add_argument(
+        "--das-iterations", type=int, default=das_iterations, help="co-search: DAS iterations"
+    )
+    p.add_argument("--alpha-log-interval", type=parse_steps, help="default: min(1e4, --steps)")
+    p.set_defaults(func=_search)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The `workbench` argument parser with one sub-command per task."""
     parser = argparse.ArgumentParser(prog="workbench", description=__doc__)
@@ -313,32 +348,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_train)
 
     p = sub.add_parser("search", help="differentiable agent search (A2D; DARTS bi-level)")
-    p.add_argument("--game", default="Breakout")
-    p.add_argument("--space", default="a2d", help="a2d (14 cells) | a3cs (12 cells)")
-    p.add_argument("--strategy", default="one-level", help="one-level | bi-level | "
-                   "bi-level-first-order")  # fmt: skip
-    p.add_argument("--sampler", default="soft", help="soft (A2D) | hard (A3C-S top-K)")
-    p.add_argument("--top-k", type=int, default=2, help="ops per cell with alpha gradients (hard)")
-    p.add_argument("--lambda", dest="cost_lambda", type=float, default=1e-2,
-                   help="weight of the MACs cost, in units of ResNet-20's MACs")  # fmt: skip
-    p.add_argument("--distill", default="actor+critic", help="none: vanilla DNAS")
-    p.add_argument("--teacher", help="e.g. Breakout__resnet20 (see `workbench teachers`)")
-    p.add_argument("--steps", type=parse_steps, default=20_000_000, help="A2D: 2e7")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--num-envs", type=int, default=16)
-    p.add_argument("--backend", default="auto", help="auto | gymnasium | envpool")
-    p.add_argument("--tag", help="default: <strategy>-<sampler>-<distill>")
-    p.add_argument("--eval-interval", type=parse_steps, help="default: a tenth of --steps")
-    p.add_argument("--eval-episodes", type=int, default=30)
-    p.add_argument("--checkpoint-interval", type=parse_steps, help="default: --steps")
-    p.add_argument("--out", type=Path, default=Path("runs"))
-    p.add_argument("--tensorboard", action="store_true")
-    p.add_argument("--cost", default="macs", help="macs (A2D) | latency (A3C-S co-search)")
-    p.add_argument("--hw-interval", type=parse_steps, default=100_000,
-                   help="co-search: steps between accelerator searches")  # fmt: skip
-    p.add_argument("--das-iterations", type=int, default=300, help="co-search: DAS iterations")
-    p.add_argument("--alpha-log-interval", type=parse_steps, help="default: min(1e4, --steps)")
-    p.set_defaults(func=_search)
+    _add_search_arguments(p, sampler="soft", cost="macs", das_iterations=300)
+    p = sub.add_parser(
+        "cosearch", help="agent-accelerator co-search (A3C-S): `search` with hard top-K sampling "
+        "and the latency of the network on its DAS accelerator as the cost",
+    )  # fmt: skip
+    _add_search_arguments(p, sampler="hard", cost="latency", das_iterations=1500)
 
     p = sub.add_parser("hw", help="accelerator tools (A3C-S)")
     hw = p.add_subparsers(dest="hw_command", required=True)
