@@ -89,6 +89,10 @@ def test_unknown_op_names_the_cell_and_the_valid_ops() -> None:
     with pytest.raises(ArchitectureError, match="cell_3") as err:
         validate_arch(arch, "a2d")
     assert all(op in str(err.value) for op in OPS)
+    with pytest.raises(ArchitectureError) as err:  # one bad op in every cell: explained once
+        validate_arch(dict.fromkeys(RESNET_LIKE_A2D, "ir5_e6"), "a2d")
+    message = str(err.value)
+    assert message.count("Valid ops") == 1 and "cell_0, cell_1," in message and "cell_13" in message
 
 
 def test_missing_and_extra_cells_are_named() -> None:

@@ -173,9 +173,12 @@ def validate_arch(
             f"cells not in space {space.name!r} (which has {labels[0]}..{labels[-1]}): "
             f"{', '.join(extra)}"
         )
+    bad: dict[str, list[str]] = {}  # unknown op -> its cells, so each op is explained once
     for cell in labels:
         if cell in arch and arch[cell] not in space.ops:
-            problems.append(f"{cell}: {_unknown_op_message(arch[cell], space)}")
+            bad.setdefault(repr(arch[cell]), []).append(cell)
+    for cells in bad.values():
+        problems.append(f"{', '.join(cells)}: {_unknown_op_message(arch[cells[0]], space)}")
     if problems:
         raise ArchitectureError(
             f"invalid architecture for space {space.name!r}: " + "; ".join(problems)
