@@ -92,18 +92,28 @@ def loop_rate(steps: int, env: dict) -> float:
     return json.loads(out.stdout.strip().splitlines()[-1])["steps_per_s"]
 
 
-def time_loop(steps: int, repeats: int) -> dict:
-    """Loop steps/s with and without OMP_WAIT_POLICY=PASSIVE, interleaved."""
-    variants = {"default": {}, "omp_passive": {"OMP_WAIT_POLICY": "PASSIVE"}}
+def time_variants(steps: int, repeats: int, variants: dict[str, dict]) -> dict:
+    """Loop steps/s per variant (its extra environment variables), interleaved fresh runs."""
     samples: dict = {k: [] for k in variants}
     for r in range(repeats):
         for name, env in variants.items():
             samples[name].append(loop_rate(steps, env))
             print(f"repeat {r}: loop {name:12s} {samples[name][-1]:7.0f} steps/s", flush=True)
-    med = {k: statistics.median(v) for k, v in samples.items()}
     return {"steps_per_s": {k: [round(x, 1) for x in v] for k, v in samples.items()},
-            "median": {k: round(v, 1) for k, v in med.items()},
-            "passive_over_default": round(med["omp_passive"] / med["default"], 3)}  # fmt: skip
+            "median": {k: round(statistics.median(v), 1) for k, v in samples.items()}}  # fmt: skip
+
+
+def ratio(loop: dict, numerator: str, denominator: str) -> float:
+    """Median steps/s of one variant over another's."""
+    runs = loop["steps_per_s"]
+    return round(statistics.median(runs[numerator]) / statistics.median(runs[denominator]), 3)
+
+
+def time_loop(steps: int, repeats: int) -> dict:
+    """Loop steps/s with and without OMP_WAIT_POLICY=PASSIVE, interleaved."""
+    variants = {"default": {}, "omp_passive": {"OMP_WAIT_POLICY": "PASSIVE"}}
+    loop = time_variants(steps, repeats, variants)
+    return {**loop, "passive_over_default": ratio(loop, "omp_passive", "default")}
 
 
 def main() -> None:

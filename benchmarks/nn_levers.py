@@ -99,21 +99,14 @@ def time_sides(models: list[str], updates: int, repeats: int) -> dict:
 
 def time_loop(steps: int, repeats: int) -> dict:
     """Vanilla loop steps/s with WORKBENCH_CHANNELS_LAST=0 and =1, fresh interpreters."""
-    from a2c_levers import loop_rate
+    from a2c_levers import ratio, time_variants
 
     variants = {
         "nchw": {"WORKBENCH_CHANNELS_LAST": "0"},
         "input_cl": {"WORKBENCH_CHANNELS_LAST": "1"},
     }
-    samples: dict = {k: [] for k in variants}
-    for r in range(repeats):
-        for name, env in variants.items():
-            samples[name].append(loop_rate(steps, env))
-            print(f"repeat {r}: loop {name:9s} {samples[name][-1]:7.0f} steps/s", flush=True)
-    med = {k: statistics.median(v) for k, v in samples.items()}
-    return {"steps_per_s": {k: [round(x, 1) for x in v] for k, v in samples.items()},
-            "median": {k: round(v, 1) for k, v in med.items()},
-            "input_cl_over_nchw": round(med["input_cl"] / med["nchw"], 3)}  # fmt: skip
+    loop = time_variants(steps, repeats, variants)
+    return {**loop, "input_cl_over_nchw": ratio(loop, "input_cl", "nchw")}
 
 
 def main() -> None:
