@@ -138,6 +138,15 @@ def alpha_heatmaps(alpha: pd.DataFrame, caption: str, snapshots: int = 3) -> go.
     return set_title(fig, title, caption, plot_height=320 * len(arms))
 
 
+def _log_range(values: pd.Series, pad: float = 2.0) -> list[float] | None:
+    """A log axis range with room for the text labels at both ends (None: plotly's default)."""
+    values = values.dropna()
+    values = values[values > 0]
+    if values.empty:
+        return None
+    return [math.log10(values.min() / pad), math.log10(values.max() * pad)]
+
+
 def score_vs_macs(points: pd.DataFrame, caption: str) -> go.Figure:
     """A2D Fig. 3: best test score against MACs per frame, one marker per agent and training."""
     fig = go.Figure()
@@ -146,13 +155,14 @@ def score_vs_macs(points: pd.DataFrame, caption: str) -> go.Figure:
             x=df["macs"],
             y=df["best_score"],
             error_y={"type": "data", "array": df["best_std"].fillna(0)},
-            mode="markers+text",
+            mode="markers+text" if distilled else "markers",  # one name per agent
             text=[label] * len(df),
+            hovertext=[label] * len(df),
             textposition="top center",
             name=f"{label} ({'distilled' if distilled else 'no distillation'})",
             marker={"symbol": "star" if distilled else "circle", "size": 12},
         )
-    fig.update_xaxes(title_text="MACs per frame", type="log")
+    fig.update_xaxes(title_text="MACs per frame", type="log", range=_log_range(points["macs"]))
     fig.update_yaxes(title_text="best test score (raw)")
     return set_title(fig, "Test score vs MACs (A2D Fig. 3)", caption)
 
@@ -179,8 +189,7 @@ def score_vs_fps(points: pd.DataFrame, caption: str) -> go.Figure:
             name=f"on its {design} design",
             marker={"symbol": symbol, "size": 12},
         )
-    fps = pd.concat([points["das_fps"], points["dnnbuilder_fps"]]).dropna()
-    span = [math.log10(fps.min() / 1.5), math.log10(fps.max() * 1.5)] if len(fps) else None
+    span = _log_range(pd.concat([points["das_fps"], points["dnnbuilder_fps"]]))
     fig.update_xaxes(title_text="predicted FPS on ZC706 (900 DSPs)", type="log", range=span)
     fig.update_yaxes(title_text="best test score (raw)")
     return set_title(fig, "Test score vs FPS (A3C-S Fig. 3)", caption)
