@@ -87,7 +87,7 @@ def run_ours(algo: str, seed: int, steps: int, out: Path) -> dict:
 
 
 def run_sb3(algo: str, seed: int, steps: int, out: Path) -> dict:
-    from sb3_baseline import a2c_lr, make_sb3_a2c, make_sb3_env, make_sb3_ppo, ppo_lr
+    from sb3_baseline import a2c_lr, make_sb3_a2c, make_sb3_env, make_sb3_ppo, ppo_lr, use_schedule
     from stable_baselines3 import A2C, PPO
     from stable_baselines3.common.callbacks import BaseCallback
 
@@ -114,9 +114,7 @@ def run_sb3(algo: str, seed: int, steps: int, out: Path) -> dict:
         saved = json.loads(partial.read_text())
         rows, seconds = saved["curve"], saved["seconds"]
         agent = (A2C if algo == "a2c" else PPO).load(model_file, env=env, device="cpu")
-        schedule = a2c_lr if algo == "a2c" else ppo_lr
-        agent.learning_rate = schedule(steps, lambda: agent.num_timesteps)
-        agent._setup_lr_schedule()
+        use_schedule(agent, a2c_lr if algo == "a2c" else ppo_lr, steps)
     elif algo == "a2c":
         agent = make_sb3_a2c(env, seed, total_steps=steps)
     else:

@@ -52,63 +52,56 @@ def ppo_lr(total_steps: int, clock: Clock) -> Callable[[float], float]:
     return lr
 
 
-def make_sb3_a2c(
-    env: VecEnv, seed: int, total_steps: int | None = None, clock: Clock | None = None
-) -> A2C:
+def use_schedule(agent: A2C | PPO, schedule, total_steps: int) -> A2C | PPO:
+    """Give `agent` the lr `schedule(total_steps, clock)` on its own step count (fresh, loaded)."""
+    agent.learning_rate = schedule(total_steps, lambda: agent.num_timesteps)
+    agent._setup_lr_schedule()
+    return agent
+
+
+def make_sb3_a2c(env: VecEnv, seed: int, total_steps: int | None = None) -> A2C:
     """A2C with rollout 5, gamma 0.99, entropy 1e-2, 1/2-MSE value loss (vf_coef 0.5 on SB3's
-    plain MSE), RMSProp eps 1e-5, grad clip 0.5; the A2D lr schedule when total_steps is given
-    (on `clock`, default: the model's own step count)."""
-    lr: float | Callable[[float], float] = 1e-3
-    model: list[A2C] = []
-    if total_steps is not None:
-        lr = a2c_lr(total_steps, clock or (lambda: model[0].num_timesteps if model else 0))
-    model.append(
-        A2C(
-            "CnnPolicy",
-            env,
-            n_steps=ROLLOUT,
-            gamma=0.99,
-            ent_coef=0.01,
-            vf_coef=0.5,
-            learning_rate=lr,
-            max_grad_norm=0.5,
-            gae_lambda=1.0,
-            rms_prop_eps=1e-5,
-            seed=seed,
-            device="cpu",
-            verbose=0,
-        )
+    plain MSE), RMSProp eps 1e-5, grad clip 0.5; the A2D lr schedule when total_steps is given."""
+    agent = A2C(
+        "CnnPolicy",
+        env,
+        n_steps=ROLLOUT,
+        gamma=0.99,
+        ent_coef=0.01,
+        vf_coef=0.5,
+        learning_rate=1e-3,
+        max_grad_norm=0.5,
+        gae_lambda=1.0,
+        rms_prop_eps=1e-5,
+        seed=seed,
+        device="cpu",
+        verbose=0,
     )
-    return model[0]
+    return agent if total_steps is None else use_schedule(agent, a2c_lr, total_steps)
 
 
-def make_sb3_ppo(env: VecEnv, seed: int, total_steps: int, clock: Clock | None = None) -> PPO:
+def make_sb3_ppo(env: VecEnv, seed: int, total_steps: int) -> PPO:
     """PPO as the workbench's Atari PPOConfig: 8 envs x 128 steps, 4 epochs of 4 minibatches
     (256 frames), gamma 0.99, GAE 0.95, clip 0.1 (value prediction clipped by 0.1 too), value
     coef 0.25 on the MSE, entropy 0.01, Adam 2.5e-4 (eps 1e-5) cosine-annealed to 0 over
-    `total_steps` (on `clock`, default: the model's own step count), grad clip 0.5, advantages
-    normalised per minibatch."""
-    model: list[PPO] = []
-    lr = ppo_lr(total_steps, clock or (lambda: model[0].num_timesteps if model else 0))
-    model.append(
-        PPO(
-            "CnnPolicy",
-            env,
-            n_steps=128,
-            batch_size=256,
-            n_epochs=4,
-            gamma=0.99,
-            gae_lambda=0.95,
-            clip_range=0.1,
-            clip_range_vf=0.1,
-            ent_coef=0.01,
-            vf_coef=0.25,
-            learning_rate=lr,
-            max_grad_norm=0.5,
-            normalize_advantage=True,
-            seed=seed,
-            device="cpu",
-            verbose=0,
-        )
+    `total_steps`, grad clip 0.5, advantages normalised per minibatch."""
+    agent = PPO(
+        "CnnPolicy",
+        env,
+        n_steps=128,
+        batch_size=256,
+        n_epochs=4,
+        gamma=0.99,
+        gae_lambda=0.95,
+        clip_range=0.1,
+        clip_range_vf=0.1,
+        ent_coef=0.01,
+        vf_coef=0.25,
+        learning_rate=2.5e-4,
+        max_grad_norm=0.5,
+        normalize_advantage=True,
+        seed=seed,
+        device="cpu",
+        verbose=0,
     )
-    return model[0]
+    return use_schedule(agent, ppo_lr, total_steps)

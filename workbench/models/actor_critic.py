@@ -12,8 +12,9 @@ from workbench.models.registry import create_model
 
 CHANNELS_LAST = os.environ.get("WORKBENCH_CHANNELS_LAST", "1") != "0"
 """Feed frames to the backbone in NHWC memory (oneDNN's layout; weights stay as they are): the
-network work of an A2C update ran 1.15x (vanilla) and 1.24x (resnet20) faster on 2 CPU cores
-(benchmarks/nn_levers.py). WORKBENCH_CHANNELS_LAST=0 turns it off, for side-by-side checks."""
+network work of an A2C update ran 1.18x (vanilla) and 1.26x (resnet20) faster on 2 CPU cores,
+the whole vanilla loop 1.10x (benchmarks/nn_levers.py). WORKBENCH_CHANNELS_LAST=0 turns it off,
+for side-by-side checks."""
 
 
 class ActorCritic(nn.Module):
