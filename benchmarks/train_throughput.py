@@ -49,12 +49,10 @@ def side_ours(model: str, steps: int) -> float:
             checkpoint_interval=10**12,
             log_interval=steps // 10,
         )
-        t0 = time.perf_counter()
         train(cfg, Path(tmp) / "run", progress=False)
         m = pd.read_csv(Path(tmp) / "run" / "metrics.csv")
     # elapsed at each row = step / cumulative rate; steady state from the first row (10%) on
     elapsed = m["step"] / m["steps_per_s"]
-    del t0
     return float((m["step"].iloc[-2] - m["step"].iloc[0]) / (elapsed.iloc[-2] - elapsed.iloc[0]))
 
 

@@ -414,3 +414,15 @@ def test_notebook_sweep_on_ray_gives_the_local_trainings(ray_cluster: Any, tmp_p
         pd.read_csv(tmp_path / "local" / table / "best_test_scores.csv"),
         pd.read_csv(tmp_path / "ray" / table / "best_test_scores.csv"),
     )
+
+
+def test_laptop_search_grid_trains_the_runs_notebook_03_reads() -> None:
+    from workbench.experiments.presets import get_preset
+    from workbench.experiments.training_grid import search_configs
+
+    grid = load_grid(Path(__file__).parents[1] / "examples/grids/laptop_search.yaml")
+    budget = get_preset("laptop").for_study("search")
+    assert budget.arms == ("vanilla-dnas", "one-level", "bi-level-first-order")
+    notebook = search_configs(budget, budget.games, budget.arms, budget.seeds)
+    assert sorted(map(repr, (t.config for t in grid.trials))) == sorted(map(repr, notebook))
+    assert {t.arm for t in grid.trials} == set(budget.arms)

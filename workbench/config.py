@@ -131,6 +131,24 @@ class A2CConfig:
 
 
 SEARCH_STRATEGIES = ("one-level", "bi-level", "bi-level-first-order")
+SEARCH_ARMS: dict[str, dict[str, str]] = {
+    "vanilla-dnas": {"strategy": "one-level", "distill": "none"},
+    "one-level": {"strategy": "one-level", "distill": "actor+critic"},
+    "bi-level": {"strategy": "bi-level", "distill": "actor+critic"},
+    "bi-level-first-order": {"strategy": "bi-level-first-order", "distill": "actor+critic"},
+}
+"""A2D Fig. 2: vanilla DNAS (no distillation) vs A2D (one-level) vs DARTS bi-level, second order
+or (cheaper, DARTS' own ablation) first order."""
+
+
+def search_arm(strategy: str, distill: str) -> str:
+    """The SEARCH_ARMS name of a (strategy, distill) pair, else `<strategy>-<distill>`."""
+    for name, arm in SEARCH_ARMS.items():
+        if arm == {"strategy": strategy, "distill": distill}:
+            return name
+    return f"{strategy}-{distill}"
+
+
 SAMPLERS = ("soft", "hard")
 
 

@@ -39,7 +39,13 @@ from typing import Any
 
 import yaml
 
-from workbench.config import DISTILL_ARMS, SEARCH_STRATEGIES, A2CConfig, SearchConfig
+from workbench.config import (
+    DISTILL_ARMS,
+    SEARCH_STRATEGIES,
+    A2CConfig,
+    SearchConfig,
+    search_arm,
+)
 from workbench.experiments.notebook_jobs import NotebookJob, find_notebook
 from workbench.experiments.presets import PRESETS, get_preset
 from workbench.experiments.runs import run_name
@@ -67,12 +73,6 @@ AXIS_FIELDS = {"game": "games", "model": "models", "seed": "seeds", "distill": "
 """Config fields that a grid sets through its own keys, never through `overrides`."""
 SINGULAR = {"games": "game", "models": "model", "spaces": "space", "strategies": "strategy"}
 RESOURCE_KEYS = ("cpus", "gpus")
-SEARCH_ARM_NAMES = {
-    ("one-level", "none"): "vanilla-dnas",
-    ("one-level", "actor+critic"): "one-level",
-    ("bi-level", "actor+critic"): "bi-level",
-}
-"""A2D Fig. 2's arm names (as training_grid.SEARCH_ARMS); other pairs are `<strategy>-<distill>`."""
 DEFAULT_TEACHER = "{game}__resnet20"
 
 
@@ -327,7 +327,7 @@ def _search_points(block: dict, where: str) -> list[tuple[str, str, dict]]:
     arms = _axis(block, "distill", ["actor+critic"], where)
     _check_values(arms, DISTILL_ARMS, "distill", where)
     return [
-        (f"supernet-{space}", SEARCH_ARM_NAMES.get((s, a), f"{s}-{a}"),
+        (f"supernet-{space}", search_arm(s, a),
          {"space": str(space), "strategy": str(s), "distill": str(a)})
         for space in spaces for s in strategies for a in arms
     ]  # fmt: skip

@@ -22,6 +22,8 @@ class Preset:
     checkpoint_interval: int
     studies: dict[str, dict] = field(default_factory=dict)
     """Per-study budget overrides, e.g. {"distillation": {"train_steps": 500_000}}."""
+    arms: tuple[str, ...] = ()
+    """A study's arms where its budget forces a cheaper variant; empty: the notebook's own."""
 
     def for_study(self, study: str) -> Preset:
         """This preset with the study's overrides applied (itself when there are none)."""
@@ -110,12 +112,15 @@ PRESETS: dict[str, Preset] = {
                     "eval_interval": 25_000,
                     "checkpoint_interval": 25_000,
                 },
-                # three searches of 3e4 steps with the soft supernet (about 30 min each)
+                # three searches of 3e4 steps with the soft supernet (measured: about 40-50 min
+                # each). Bi-level is first order: the second-order step takes about four more
+                # forward/backward passes per update, several CPU-hours here.
                 "search": {
                     "train_steps": 30_000,
                     "games": ("Breakout",),
                     "eval_interval": 5_000,
                     "checkpoint_interval": 10_000,
+                    "arms": ("vanilla-dnas", "one-level", "bi-level-first-order"),
                 },
                 # one-shot PPO search over a few space-1 candidates (an estimate: 35-50 min)
                 "oneshot": {

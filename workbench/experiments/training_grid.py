@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from workbench.config import A2CConfig, SearchConfig
+from workbench.config import SEARCH_ARMS, A2CConfig, SearchConfig, search_arm
 from workbench.experiments.presets import Preset
 from workbench.experiments.runs import load_runs, run_finished, run_name
 from workbench.names import check_name
@@ -57,14 +57,6 @@ def distillation_configs(
         for arm in arms
         for cfg in preset_configs(preset, games, students, seeds)
     ]  # fmt: skip
-
-
-SEARCH_ARMS: dict[str, dict[str, str]] = {
-    "vanilla-dnas": {"strategy": "one-level", "distill": "none"},
-    "one-level": {"strategy": "one-level", "distill": "actor+critic"},
-    "bi-level": {"strategy": "bi-level", "distill": "actor+critic"},
-}
-"""A2D Fig. 2: vanilla DNAS (no distillation) vs A2D (one-level) vs DARTS bi-level."""
 
 
 def search_configs(
@@ -128,14 +120,6 @@ def run_configs(
         names.append(name)
     evals = load_runs(runs_dir)
     return evals[evals["run"].isin(names)].reset_index(drop=True)
-
-
-def search_arm(strategy: str, distill: str) -> str:
-    """The SEARCH_ARMS name of a (strategy, distill) pair, else `<strategy>/<distill>`."""
-    for name, arm in SEARCH_ARMS.items():
-        if arm == {"strategy": strategy, "distill": distill}:
-            return name
-    return f"{strategy}/{distill}"
 
 
 def search_logs(configs: Sequence[SearchConfig], runs_dir: str | Path) -> dict[str, pd.DataFrame]:
