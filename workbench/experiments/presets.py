@@ -112,9 +112,10 @@ PRESETS: dict[str, Preset] = {
                     "eval_interval": 25_000,
                     "checkpoint_interval": 25_000,
                 },
-                # three searches of 3e4 steps with the soft supernet (measured: about 40-50 min
-                # each). Bi-level is first order: the second-order step takes about four more
-                # forward/backward passes per update, several CPU-hours here.
+                # three searches of 3e4 steps with the soft supernet (measured: 40 min without a
+                # teacher, 50 with one, 64 for first-order bi-level). Bi-level is first order: a
+                # second-order update measured 3.1x a first-order one (search_overhead_bilevel.md),
+                # about 3.3 CPU-hours here.
                 "search": {
                     "train_steps": 30_000,
                     "games": ("Breakout",),
