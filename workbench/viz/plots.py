@@ -110,12 +110,18 @@ def search_curves(evals: pd.DataFrame, caption: str) -> go.Figure:
 
 
 def alpha_heatmaps(alpha: pd.DataFrame, caption: str, snapshots: int = 3) -> go.Figure:
-    """Op probabilities per cell (softmax of alpha): one row per arm, columns over search time."""
+    """Op probabilities per cell (softmax of alpha): one row per arm, columns over search time.
+
+    The colour scale spans the probabilities shown, not 0-1: a short search barely moves alpha
+    from uniform (1/9 per op), and a fixed scale would paint it one colour.
+    """
     ops = [op for op in OPS if op in alpha.columns]
     arms = sorted(alpha["arm"].unique())
     steps = sorted(alpha["step"].unique())
     picks = sorted({steps[round(i * (len(steps) - 1) / max(snapshots - 1, 1))]
                     for i in range(snapshots)})  # fmt: skip
+    shown = alpha[alpha["step"].isin(picks)][ops].to_numpy()
+    zmin, zmax = float(shown.min()), float(shown.max())
     titles = [f"{arm} · step {step:,}" for arm in arms for step in picks]
     fig = make_subplots(rows=len(arms), cols=len(picks), subplot_titles=titles)
     for row, arm in enumerate(arms, start=1):
@@ -126,15 +132,19 @@ def alpha_heatmaps(alpha: pd.DataFrame, caption: str, snapshots: int = 3) -> go.
                 z=snap.to_numpy(),
                 x=ops,
                 y=list(snap.index),
-                zmin=0,
-                zmax=1,
+                zmin=zmin,
+                zmax=zmax,
                 colorscale="Viridis",
+                colorbar={"title": {"text": "p"}},
                 showscale=row == 1 and col == len(picks),
                 row=row,
                 col=col,
             )
     fig.update_yaxes(autorange="reversed")
-    title = "Architecture probabilities softmax(alpha) per cell"
+    title = (
+        "Architecture probabilities softmax(alpha) per cell "
+        f"(colours span {zmin:.3f}-{zmax:.3f}; uniform is {1 / len(ops):.3f})"
+    )
     return set_title(fig, title, caption, plot_height=320 * len(arms))
 
 
