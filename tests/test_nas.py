@@ -201,6 +201,34 @@ def test_top_k_gradients_reach_exactly_k_ops_per_cell(k: int) -> None:
     assert torch.equal(net.alpha.grad != 0, active)
 
 
+def test_hard_top_k_non_chosen_ops_run_without_a_graph_and_give_the_same_gradients() -> None:
+    """The non-chosen active op runs under no_grad: alpha and chosen-op gradients are unchanged."""
+
+    def full_graph(net: Supernet, x: torch.Tensor, sample) -> torch.Tensor:
+        h = net.stem(x)
+        for cell, w, active in zip(net.cells, sample.weights, sample.active, strict=True):
+            h = sum(w[i] * cell.ops[net.space.ops[i]](h) for i in active)
+        return net.head(h)
+
+    net, x = Supernet("a3cs"), frames()
+    sample = net.sample(HardGumbelTopK(3), 1.0, torch.Generator().manual_seed(2))
+    grads = []
+    for forward in (net.forward_with, lambda x, s: full_graph(net, x, s)):
+        net.zero_grad(set_to_none=True)
+        forward(x, sample).pow(2).sum().backward(retain_graph=True)
+        grads.append({n: p.grad for n, p in net.named_parameters()})
+    fast, reference = grads
+    assert torch.allclose(fast["alpha"], reference["alpha"], rtol=1e-4, atol=1e-6)
+    for cell, (chosen, active) in enumerate(zip(sample.chosen, sample.active, strict=True)):
+        for i in active:
+            prefix = f"cells.{cell}.ops.{net.space.ops[i]}."
+            names = [n for n in fast if n.startswith(prefix)]
+            if i == chosen:
+                assert all(torch.allclose(fast[n], reference[n], atol=1e-6) for n in names)
+            else:  # no graph: no gradient at all, where the full graph gave exact zeros
+                assert all(fast[n] is None and not reference[n].any() for n in names)
+
+
 def test_soft_gradients_reach_every_op() -> None:
     net = Supernet("a3cs")
     net(frames(), SoftGumbel(), 1.0, torch.Generator().manual_seed(0)).pow(2).sum().backward()

@@ -42,10 +42,21 @@ class MixedCell(nn.Module):
         )
 
     def forward(self, x: Tensor, weights: Tensor, active: tuple[int, ...]) -> Tensor:
-        """sum_i weights[i] * op_i(x) over the active ops only."""
+        """sum_i weights[i] * op_i(x) over the active ops only.
+
+        An op whose weight is exactly 0 (hard top-K's non-chosen active ops) adds nothing to the
+        output, and nothing to any weight's or input's gradient, so it runs without a graph: its
+        output is needed only for d out / d weights[i], alpha's straight-through gradient.
+        """
         out = None
         for i in active:
-            term = weights[i] * self.ops[self.op_names[i]](x)
+            op = self.ops[self.op_names[i]]
+            if weights[i].requires_grad and float(weights[i].detach()) == 0.0:
+                with torch.no_grad():
+                    y = op(x)
+            else:
+                y = op(x)
+            term = weights[i] * y
             out = term if out is None else out + term
         if out is None:
             raise ValueError("a cell needs at least one active op")
