@@ -52,7 +52,9 @@ def ppo_lr(total_steps: int, clock: Clock) -> Callable[[float], float]:
     return lr
 
 
-def use_schedule(agent: A2C | PPO, schedule, total_steps: int) -> A2C | PPO:
+def use_schedule(
+    agent: A2C | PPO, schedule: Callable[[int, Clock], Callable[[float], float]], total_steps: int
+) -> A2C | PPO:
     """Give `agent` the lr `schedule(total_steps, clock)` on its own step count (fresh, loaded)."""
     agent.learning_rate = schedule(total_steps, lambda: agent.num_timesteps)
     agent._setup_lr_schedule()

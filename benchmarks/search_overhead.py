@@ -28,6 +28,7 @@ from workbench.config import SearchConfig
 from workbench.models import ActorCritic, create_agent
 from workbench.nas.search import Batch, SearchController
 from workbench.nas.supernet import Supernet
+from workbench.rl.a2c import loss_kwargs
 from workbench.rl.losses import a2c_loss
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,8 +36,6 @@ NUM_ENVS, ROLLOUT, ACTIONS = 16, 5, 4
 SIDES = ("resnet20", "hard top-2 supernet", "soft supernet")
 BILEVEL_SIDES = {"soft supernet": "one-level", "soft bi-level first order": "bi-level-first-order",
                  "soft bi-level second order": "bi-level"}  # fmt: skip
-LOSS = {"arm": "none", "entropy_coef": 0.01, "value_coef": 1.0, "actor_coef": 0.0,
-        "critic_coef": 0.0}  # fmt: skip
 
 
 def make_side(name: str):
@@ -78,7 +77,7 @@ def make_side(name: str):
             search.one_level_step()
         elif search:
             search.optimizer.zero_grad(set_to_none=True)
-            search.bilevel_step(batch, batch, xi=1e-3, seed=0, loss_kwargs=LOSS)
+            search.bilevel_step(batch, batch, xi=1e-3, seed=0, loss_kwargs=loss_kwargs(search.cfg))
         optimizer.step()
 
     return iteration

@@ -204,7 +204,7 @@ def _train(
                 returns.flatten(),
                 teacher_logits,
                 teacher_values,
-                **_loss_kwargs(cfg),
+                **loss_kwargs(cfg),
             )
             total = loss.total + distill.total
             if search and cfg.strategy == "one-level":
@@ -233,7 +233,7 @@ def _train(
                 if previous_batch is not None:
                     search.bilevel_step(
                         previous_batch, batch, xi=lr, seed=seed * 1_000_003 + update,
-                        loss_kwargs=_loss_kwargs(cfg),
+                        loss_kwargs=loss_kwargs(cfg),
                     )  # fmt: skip
                 previous_batch = batch
             optimizer.step()
@@ -301,7 +301,7 @@ def _train(
     return TrainResult(run.path, update * spu, run.read("evals.csv"), update >= total_updates)
 
 
-def _loss_kwargs(cfg: A2CConfig) -> dict:
+def loss_kwargs(cfg: A2CConfig) -> dict:
     """The loss settings of `actor_critic_losses`, from the run config."""
     return {
         "arm": cfg.distill,
