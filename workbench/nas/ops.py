@@ -48,7 +48,7 @@ class ConvBNReLU(nn.Sequential):
         super().__init__(
             nn.Conv2d(in_channels, out_channels, kernel, stride, padding=kernel // 2, bias=False),
             nn.BatchNorm2d(out_channels),
-            nn.ReLU(),
+            nn.ReLU(inplace=True),
         )
 
 
@@ -68,14 +68,14 @@ class InvertedResidual(nn.Module):
             layers += [
                 nn.Conv2d(in_channels, hidden, 1, bias=False),
                 nn.BatchNorm2d(hidden),
-                nn.ReLU6(),
+                nn.ReLU6(inplace=True),
             ]
         layers += [
             nn.Conv2d(
                 hidden, hidden, kernel, stride, padding=kernel // 2, groups=hidden, bias=False
             ),
             nn.BatchNorm2d(hidden),
-            nn.ReLU6(),
+            nn.ReLU6(inplace=True),
             nn.Conv2d(hidden, out_channels, 1, bias=False),
             nn.BatchNorm2d(out_channels),
         ]
