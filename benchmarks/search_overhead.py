@@ -155,8 +155,7 @@ def main() -> None:
             "Command: `python benchmarks/search_overhead.py --bilevel "
             f"--iterations {args.iterations} --repeats {args.repeats}`."
             if args.bilevel
-            else "Goal: hard top-2 within 2x of ResNet-20. "
-            + child_note(median)
+            else "Goal: hard top-2 within 2x of ResNet-20. " + child_note(median)
         ),
     ]
     (args.out / f"{stem}.md").write_text("\n".join(lines) + "\n")
