@@ -81,6 +81,7 @@ def run_ours(algo: str, seed: int, steps: int, out: Path) -> dict:
         "side": "workbench",
         "seed": seed,
         "seconds": time.perf_counter() - t0,
+        "threads": torch.get_num_threads(),
         "scores": [float(x) for x in str(last["scores"]).split()],
         "curve": curve.to_dict(orient="list"),
     }
@@ -135,6 +136,7 @@ def run_sb3(algo: str, seed: int, steps: int, out: Path) -> dict:
         "side": "sb3",
         "seed": seed,
         "seconds": seconds,
+        "threads": torch.get_num_threads(),
         "scores": result.scores,
         "curve": rows,
     }
@@ -175,6 +177,7 @@ def report(algo: str, results: list[dict], steps: int, out_dir: Path) -> None:
             "min": np.min(r["scores"]),
             "max": np.max(r["scores"]),
             "train_minutes": round(r["seconds"] / 60, 1),
+            "threads": r.get("threads", ""),  # not recorded before 2026-11-22
         }
         for r in results
     ]
@@ -223,7 +226,10 @@ def report(algo: str, results: list[dict], steps: int, out_dir: Path) -> None:
     )
     (out_dir / f"{name}.md").write_text(
         f"# {algo.upper()} learning check\n\n{caption}.\n\n{table.to_markdown(index=False)}\n\n"
-        f"Per side (mean and std over seeds of the test mean):\n\n{summary.to_markdown()}\n"
+        f"Per side (mean and std over seeds of the test mean):\n\n{summary.to_markdown()}\n\n"
+        "`train_minutes` is wall time only: a resumed workbench run counts the process that "
+        "finished it, and runs may have used different torch thread counts (`threads`) or shared "
+        "the machine, so it is no speed comparison (that is `train_throughput.py`).\n"
     )
     print(table.to_string(index=False))
     print(summary)
