@@ -426,3 +426,21 @@ def test_laptop_search_grid_trains_the_runs_notebook_03_reads() -> None:
     notebook = search_configs(budget, budget.games, budget.arms, budget.seeds)
     assert sorted(map(repr, (t.config for t in grid.trials))) == sorted(map(repr, notebook))
     assert {t.arm for t in grid.trials} == set(budget.arms)
+
+
+def test_laptop_scaling_grid_trains_the_runs_notebook_01_reads() -> None:
+    import ast
+
+    import papermill
+
+    from workbench.experiments.presets import get_preset
+    from workbench.experiments.training_grid import preset_configs
+
+    root = Path(__file__).parents[1]
+    grid = load_grid(root / "examples/grids/laptop_scaling.yaml")
+    budget = get_preset("laptop")
+    parameters = papermill.inspect_notebook(str(root / "notebooks/01_model_size_scaling.ipynb"))
+    models = ast.literal_eval(parameters["models"]["default"])
+    notebook = preset_configs(budget, budget.games, models, budget.seeds)
+    assert sorted(map(repr, (t.config for t in grid.trials))) == sorted(map(repr, notebook))
+    assert {t.resources.threads for t in grid.trials} == {1}
