@@ -246,3 +246,43 @@ def test_a_run_finished_before_a_config_field_was_added_stays_finished(tmp_path:
     assert RunDir(tmp_path / "run", After()).is_complete()
     assert not run_finished(tmp_path / "run", After(new_knob=0.7))  # another value: another run
     assert not run_finished(tmp_path / "run", After(seed=1))
+
+
+def test_run_status_tells_where_each_run_stands(
+    reference_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    import shutil
+
+    from workbench.experiments.runs import RunDir
+    from workbench.experiments.status import run_status
+
+    root = tmp_path / "runs"
+    shutil.copytree(reference_run, root / "done")
+    train(A2CConfig(**SMALL), root / "half", progress=False, stop_after_segments=1)
+    with pytest.raises(TrainingDiverged):
+        cfg = A2CConfig(**{**SMALL, "lr": 1e30, "max_grad_norm": 1e30})
+        train(cfg, root / "nan", progress=False)
+    shutil.copytree(root / "half", root / "broken")
+    (root / "broken" / "checkpoints" / "latest.pt").write_bytes(b"truncated")
+
+    status = run_status(root).set_index("run")
+    assert status.loc["done", "state"] == "complete" and status.loc["done", "step"] == 640
+    assert status.loc["done", "best_test"] == pytest.approx(
+        pd.read_csv(reference_run / "evals.csv")["mean"].max(), abs=0.01
+    )
+    half = status.loc["half"]
+    assert (half["state"], half["resumes_from"], half["progress"]) == ("paused", 320, "50%")
+    assert status.loc["nan", "state"] == "failed" and "non-finite" in status.loc["nan", "note"]
+    assert status.loc["broken", "state"] == "new"  # nothing usable to resume from, and it says so
+    assert "corrupted or truncated" in status.loc["broken", "note"]
+
+    with RunDir(root / "half", A2CConfig(**SMALL)).lock():  # as a trainer holds it
+        now = run_status(root).set_index("run").loc["half"]
+        assert now["state"] == "training" and now["eta"] and now["steps_per_s"] > 0
+        assert run_status(root)["state"].iloc[0] == "training"  # listed first
+    assert main(["runs", str(root), "--state", "paused", "failed"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert sorted(line.split()[0] for line in lines[1:-1]) == ["half", "nan"]
+    assert lines[-1] == "1 paused, 1 failed"
+    assert main(["runs", str(root), "--state", "stuck"]) == 2
+    assert main(["runs", str(tmp_path / "missing")]) == 2

@@ -1,5 +1,5 @@
 """Command line: `workbench train | eval | search | cosearch | derive | hw | teachers |
-export-teacher | profile | models | games | reproduce | sweep | sweep-space | darts`."""
+export-teacher | profile | models | games | reproduce | sweep | sweep-space | darts | runs`."""
 
 from __future__ import annotations
 
@@ -274,6 +274,27 @@ def _reproduce(args: argparse.Namespace) -> int:
     return 1 if result.failed else 0
 
 
+def _runs(args: argparse.Namespace) -> int:
+    from workbench.experiments.status import STATES, run_status
+
+    unknown = set(args.state or ()) - set(STATES)
+    if unknown:
+        raise ValueError(f"unknown state(s) {sorted(unknown)}; states are {', '.join(STATES)}")
+    table = run_status(args.root)
+    if args.state:
+        table = table[table["state"].isin(args.state)]
+    if table.empty:
+        print(
+            f"no runs under {args.root}"
+            + (f" in state {' '.join(args.state)}" if args.state else "")
+        )
+        return 0
+    counts = table["state"].value_counts()
+    print(table.astype(object).where(table.notna(), "").to_string(index=False))
+    print(", ".join(f"{counts[s]} {s}" for s in STATES if s in counts))
+    return 0
+
+
 def _sweep(args: argparse.Namespace) -> int:
     from workbench.experiments.sweep import run_args
 
@@ -423,6 +444,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retries", type=int, default=2, help="restarts of a trial whose worker dies")
     p.add_argument("--dry-run", action="store_true", help="list the trials and exit")
     p.set_defaults(func=_sweep)
+
+    p = sub.add_parser("runs", help="where each run under a folder stands (progress, ETA, scores)")
+    p.add_argument("root", type=Path, nargs="?", default=Path("runs"))
+    p.add_argument("--state", nargs="+", help="only these: training paused failed new complete")
+    p.set_defaults(func=_runs)
 
     from workbench.oneshot.cli import add_sweep_space_parser
 
