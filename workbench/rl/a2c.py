@@ -14,6 +14,7 @@ from collections import deque
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -104,23 +105,14 @@ def _train(
     optimizer = torch.optim.RMSprop(
         weights, lr=cfg.lr, alpha=cfg.rmsprop_alpha, eps=cfg.rmsprop_eps
     )
-    update, best_score, recent = 0, -math.inf, deque(maxlen=100)
-    if run.has_checkpoint():
-        state = run.load_checkpoint()
-        agent.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        if search:
-            search.load_state_dict(state["search"])
-        update, best_score = state["update"], state["best_score"]
-        recent.extend(state["recent_returns"])
-    run.truncate_logs(update * spu)
+    update, best_score, recent = resume(run, spu, agent, optimizer, search=search)
 
     bar = progress_bar(total_updates * spu, f"a2c {cfg.game} {cfg.model}", progress)
     bar.update(update * spu)
-    next_log = (update * spu // cfg.log_interval + 1) * cfg.log_interval
-    next_eval = (update * spu // cfg.eval_interval + 1) * cfg.eval_interval
+    next_log = next_multiple(update * spu, cfg.log_interval)
+    next_eval = next_multiple(update * spu, cfg.eval_interval)
     if search:
-        next_alpha_log = (update * spu // cfg.alpha_log_interval + 1) * cfg.alpha_log_interval
+        next_alpha_log = next_multiple(update * spu, cfg.alpha_log_interval)
     segments_done, t0, steps_at_t0 = 0, time.perf_counter(), update * spu
 
     while update < total_updates:
@@ -277,20 +269,7 @@ def _train(
         run.append("episodes.csv", episode_rows)
         env.close()
 
-        # --- checkpoint at the segment's end: everything needed to resume exactly ------------
-        run.save_checkpoint(
-            {
-                "update": update,
-                "step": update * spu,
-                "model": agent.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "search": search.state_dict() if search else None,
-                "best_score": best_score,
-                "recent_returns": list(recent),
-                "num_actions": num_actions,
-                "config": run.config,
-            }
-        )
+        save_segment(run, update, spu, agent, optimizer, best_score, recent, search=search)
         segments_done += 1
         if stop_after_segments is not None and segments_done >= stop_after_segments:
             break
@@ -299,6 +278,58 @@ def _train(
     if update >= total_updates:
         run.mark_complete(update * spu)
     return TrainResult(run.path, update * spu, run.read("evals.csv"), update >= total_updates)
+
+
+def resume(
+    run: RunDir, spu: int, agent: torch.nn.Module, optimizer: torch.optim.Optimizer, **parts: Any
+) -> tuple[int, float, deque]:
+    """(update, best test score, recent returns) to start from: a fresh run's, or the latest
+    checkpoint's, loaded into the agent, the optimiser and each named part (a `state_dict`
+    owner, or None), with the logs written after that checkpoint dropped."""
+    update, best_score, recent = 0, -math.inf, deque(maxlen=100)
+    if run.has_checkpoint():
+        state = run.load_checkpoint()
+        agent.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        for name, part in parts.items():
+            if part is not None:
+                part.load_state_dict(state[name])
+        update, best_score = state["update"], state["best_score"]
+        recent.extend(state["recent_returns"])
+    run.truncate_logs(update * spu)
+    return update, best_score, recent
+
+
+def save_segment(
+    run: RunDir,
+    update: int,
+    spu: int,
+    agent: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    best_score: float,
+    recent: deque,
+    **parts: Any,
+) -> None:
+    """The checkpoint at a segment's end: everything `resume` needs to continue exactly."""
+    named = {name: part.state_dict() if part is not None else None for name, part in parts.items()}
+    run.save_checkpoint(
+        {
+            "update": update,
+            "step": update * spu,
+            "model": agent.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            **named,
+            "best_score": best_score,
+            "recent_returns": list(recent),
+            "num_actions": agent.actor.out_features,
+            "config": run.config,
+        }
+    )
+
+
+def next_multiple(step: int, interval: int) -> int:
+    """The first multiple of `interval` after `step`: when the next log or test is due."""
+    return (step // interval + 1) * interval
 
 
 def loss_kwargs(cfg: A2CConfig) -> dict:

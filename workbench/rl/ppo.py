@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
@@ -33,7 +32,15 @@ from workbench.experiments.runs import RunDir
 from workbench.experiments.tensorboard import ScalarLog
 from workbench.models import ActorCritic, create_agent
 from workbench.progress import progress_bar
-from workbench.rl.a2c import TrainResult, _diverge, _evaluate_into, segment_seed
+from workbench.rl.a2c import (
+    TrainResult,
+    _diverge,
+    _evaluate_into,
+    next_multiple,
+    resume,
+    save_segment,
+    segment_seed,
+)
 from workbench.rl.evaluation import select_actions
 from workbench.rl.gae import gae
 
@@ -478,20 +485,12 @@ def run_ppo(
     total_updates = math.ceil(cfg.total_steps / spu)
     updates_per_segment = max(1, math.ceil(cfg.checkpoint_interval / spu))
     optimizer = torch.optim.Adam(agent.parameters(), lr=cfg.lr, eps=cfg.adam_eps)
-    update, best_score, recent = 0, -math.inf, deque(maxlen=100)
-    if run.has_checkpoint():
-        state = run.load_checkpoint()
-        agent.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        schedule.load_state_dict(state["schedule"])
-        update, best_score = state["update"], state["best_score"]
-        recent.extend(state["recent_returns"])
-    run.truncate_logs(update * spu)
+    update, best_score, recent = resume(run, spu, agent, optimizer, schedule=schedule)
 
     bar = progress_bar(total_updates * spu, f"ppo {cfg.game} {cfg.model}", progress)
     bar.update(update * spu)
-    next_log = (update * spu // cfg.log_interval + 1) * cfg.log_interval
-    next_eval = (update * spu // cfg.eval_interval + 1) * cfg.eval_interval
+    next_log = next_multiple(update * spu, cfg.log_interval)
+    next_eval = next_multiple(update * spu, cfg.eval_interval)
     segments_done, t0, steps_at_t0 = 0, time.perf_counter(), update * spu
 
     while update < total_updates:
@@ -549,20 +548,7 @@ def run_ppo(
         run.append("episodes.csv", episode_rows)
         env.close()
 
-        # --- checkpoint at the segment's end: everything needed to resume exactly ------------
-        run.save_checkpoint(
-            {
-                "update": update,
-                "step": update * spu,
-                "model": agent.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "schedule": schedule.state_dict(),
-                "best_score": best_score,
-                "recent_returns": list(recent),
-                "num_actions": agent.actor.out_features,
-                "config": run.config,
-            }
-        )
+        save_segment(run, update, spu, agent, optimizer, best_score, recent, schedule=schedule)
         segments_done += 1
         if stop_after_segments is not None and segments_done >= stop_after_segments:
             break
