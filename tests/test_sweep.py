@@ -444,3 +444,26 @@ def test_laptop_scaling_grid_trains_the_runs_notebook_01_reads() -> None:
     notebook = preset_configs(budget, budget.games, models, budget.seeds)
     assert sorted(map(repr, (t.config for t in grid.trials))) == sorted(map(repr, notebook))
     assert {t.resources.threads for t in grid.trials} == {1}
+
+
+def test_tabular_sweep_trains_the_runs_notebook_06_then_reads(tmp_path: Path) -> None:
+    from workbench.experiments.presets import get_preset
+    from workbench.oneshot.study import _tabular, oneshot_plan
+
+    grid = {"job": "tabular", "preset": "smoke", "resources": {"cpus": 1}}
+    summary = run_sweep(grid, tmp_path, backend="local", max_concurrent=2)
+    plan = oneshot_plan(get_preset("smoke").for_study("oneshot"))
+    assert list(summary["arm"]) == [f"a{a}" for a in plan.archs(1)]
+    assert set(summary["status"]) == {"done"} and set(summary["steps"]) == {plan.train_steps}
+    metrics = sorted(tmp_path.glob("*/metrics.csv"))
+    before = {p: p.read_text() for p in metrics}
+    table = _tabular(plan, 1, "Breakout", tmp_path, progress=False)  # what notebook 06 runs
+    assert sorted(table["arch"]) == list(plan.archs(1))
+    assert {p: p.read_text() for p in metrics} == before  # read, nothing trained again
+    assert sorted(tmp_path.glob("*/metrics.csv")) == metrics
+    with pytest.raises(GridError, match="takes no `tag`"):
+        parse_grid({**grid, "tag": "mine"})
+    with pytest.raises(GridError, match="has no axis `distill`"):
+        parse_grid({**grid, "distill": ["none"]})
+    with pytest.raises(GridError, match="axis `spaces` takes non-negative integers"):
+        parse_grid({**grid, "spaces": ["a2d"]})

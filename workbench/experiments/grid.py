@@ -26,6 +26,19 @@ preset: laptop
 games: [Breakout, Pong]
 parameters: {num_actions: 18}
 ```
+
+A tabular job trains notebook 06's tabular benchmark (every architecture of the one-shot
+study's spaces, PPO from scratch, the `oneshot` study's budget) run by run, so that a sweep can
+train them in parallel and the notebook then only reads them:
+
+```yaml
+job: tabular
+preset: laptop
+games: [Breakout]     # default: the study's games
+spaces: [1]           # one-shot spaces 1 and 2 (default: the study's)
+seeds: [0]            # the benchmark's seeds (default: 0)
+resources: {cpus: 1, gpus: 0}
+```
 """
 
 from __future__ import annotations
@@ -51,7 +64,7 @@ from workbench.experiments.presets import PRESETS, get_preset
 from workbench.experiments.runs import run_name
 from workbench.names import check_name, closest_names
 
-JOBS = ("train", "search", "notebook")
+JOBS = ("train", "search", "notebook", "tabular")
 SPACES = ("a2d", "a3cs")
 BLOCK_KEYS = (
     "job", "preset", "study", "games", "models", "spaces", "seeds", "distill", "strategies",
@@ -63,6 +76,7 @@ JOB_AXES = {
     "train": ("games", "models", "seeds", "distill"),
     "search": ("games", "spaces", "seeds", "strategies", "distill"),
     "notebook": ("games", "models", "seeds"),
+    "tabular": ("games", "spaces", "seeds"),
 }
 NOTEBOOK_KEYS = ("notebook", "parameters")
 """Keys of notebook jobs only; training keys (distill, overrides, ...) are refused there."""
@@ -99,7 +113,7 @@ class Trial:
 
     job: str
     arm: str
-    config: A2CConfig | NotebookJob
+    config: A2CConfig | NotebookJob | Any  # a tabular job's PPOConfig
     resources: Resources
 
     @property
@@ -228,6 +242,8 @@ def _expand_block(block: dict, where: str) -> list[Trial]:
         raise GridError(f"{where}: {exc}") from None
     if job == "notebook":
         return _notebook_trials(block, preset.name, where)
+    if job == "tabular":
+        return _tabular_trials(block, preset, where)
     study = block.get("study", "search" if job == "search" else None)
     if study is not None:
         preset = preset.for_study(str(study))
@@ -304,6 +320,37 @@ def _notebook_trials(block: dict, preset: str, where: str) -> list[Trial]:
                     raise GridError(f"{where}: {exc}") from None
                 trials.append(Trial("notebook", job.notebook, job, resources))
     return trials
+
+
+def _tabular_trials(block: dict, preset: Any, where: str) -> list[Trial]:
+    """The trials of a tabular job: every architecture of notebook 06's tabular benchmark, run
+    for run with the study's own settings (so the notebook then finds them finished)."""
+    from workbench.envs import list_games
+    from workbench.oneshot.study import oneshot_plan, tabular_settings
+    from workbench.oneshot.tabular import tabular_configs
+
+    for key in ("overrides", "teacher", "tag"):  # (its axes are checked before)
+        if key in block:
+            raise GridError(f"{where}: a tabular job takes no `{key}` (its runs are the study's)")
+    preset = preset.for_study(str(block.get("study", "oneshot")))
+    games = _axis(block, "games", list(preset.games), where)
+    _check_values(games, list_games(), "games", where)
+    spaces = _axis(block, "spaces", [], where) if "spaces" in block else []
+    seeds = _axis(block, "seeds", [0], where)
+    for name, values in (("spaces", spaces), ("seeds", seeds)):
+        if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in values):
+            raise GridError(f"{where}: axis `{name}` takes non-negative integers, got {values}")
+    try:
+        plan = oneshot_plan(preset, spaces=spaces, games=games, table_seeds=seeds)
+    except (ValueError, KeyError) as exc:
+        raise GridError(f"{where}: {exc}") from None
+    resources = _resources(block.get("resources", {}), where)
+    return [
+        Trial("tabular", f"a{cfg.arch_index}", cfg, resources)
+        for space in plan.spaces
+        for game in plan.games
+        for cfg in tabular_configs(space, game, **tabular_settings(plan, space))
+    ]
 
 
 def _train_points(block: dict, overrides: dict, where: str) -> list[tuple[str, str, dict]]:

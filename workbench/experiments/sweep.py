@@ -1,8 +1,9 @@
 """Sweeps: run a grid's trials in parallel on this machine or on a Ray cluster, resumably.
 
 Each trial trains one config into its own run folder `runs_dir/<game>__<model>__<tag>__s<seed>`
-with `workbench.rl.a2c.train`, which skips a finished run (result.json with the config's hash)
-and resumes an interrupted one from `checkpoints/latest.pt` exactly. A sweep therefore survives
+with `workbench.rl.a2c.train` (a tabular job's PPO runs: `workbench.rl.ppo.train_ppo`), which
+skips a finished run (result.json with the config's hash) and resumes an interrupted one from
+`checkpoints/latest.pt` exactly. A sweep therefore survives
 anything that kills a trial: the trial is started again and continues from its last checkpoint.
 A notebook trial (`job: notebook`) executes a notebook into runs_dir/notebooks/<trial>/ instead;
 started again, it re-executes the notebook, whose trainings resume the same way.
@@ -64,7 +65,8 @@ class SweepError(RuntimeError):
 def run_trial(
     config: A2CConfig | NotebookJob, run_dir: str, threads: int, sweep_id: str
 ) -> dict[str, Any]:
-    """Train one config (or execute one notebook) into run_dir with `threads` torch threads."""
+    """Train one config (A2C, search, or a tabular job's PPO) or execute one notebook into
+    run_dir with `threads` torch threads."""
     import torch
 
     from workbench.experiments.notebook_jobs import run_notebook_job
@@ -81,7 +83,10 @@ def run_trial(
         run_notebook_job(config, path, runs_dir=path.parents[1], threads=threads)
         steps, completed = 0, True
     else:
-        result = train(config, path, progress=False)
+        from workbench.rl.ppo import PPOConfig, train_ppo
+
+        trainer = train_ppo if isinstance(config, PPOConfig) else train
+        result = trainer(config, path, progress=False)
         steps, completed = result.steps, result.completed
     end = time.time()
     _log_attempt(path, {"sweep": sweep_id, "event": "end", "time": end, "pid": os.getpid(),

@@ -230,16 +230,24 @@ def run_study(
     )  # fmt: skip
 
 
+def tabular_settings(plan: OneShotPlan, space: int) -> dict:
+    """The tabular benchmark's settings for one space of the study (`run_tabular`'s and
+    `tabular_configs`' keyword arguments): the sweep's tabular job trains the same runs."""
+    return {
+        "budget": plan.train_steps, "seeds": plan.table_seeds, "archs": plan.archs(space),
+        "tag": f"tabular-{plan.preset}", "eval_episodes": plan.eval_episodes,
+        "eval_interval": plan.eval_interval, "checkpoint_interval": plan.checkpoint_interval,
+        "backend": plan.backend,
+    }  # fmt: skip
+
+
 def _tabular(
     plan: OneShotPlan, space: int, game: str, runs_dir: str | Path, progress: bool | None
 ) -> pd.DataFrame:
-    tag = f"tabular-{plan.preset}"
-    run_tabular(
-        space, game, plan.train_steps, plan.table_seeds, runs_dir, archs=plan.archs(space),
-        tag=tag, eval_episodes=plan.eval_episodes, eval_interval=plan.eval_interval,
-        checkpoint_interval=plan.checkpoint_interval, backend=plan.backend, progress=progress,
-    )  # fmt: skip
-    return load_tabular(tabular_path(runs_dir, space, game, tag), space, plan.archs(space))
+    settings = tabular_settings(plan, space)
+    run_tabular(space, game, runs_dir=runs_dir, progress=progress, **settings)
+    path = tabular_path(runs_dir, space, game, settings["tag"])
+    return load_tabular(path, space, plan.archs(space))
 
 
 def table1(results: StudyResults) -> pd.DataFrame:
