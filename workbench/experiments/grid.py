@@ -48,7 +48,7 @@ import string
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -63,6 +63,9 @@ from workbench.experiments.notebook_jobs import NotebookJob, find_notebook
 from workbench.experiments.presets import PRESETS, get_preset
 from workbench.experiments.runs import run_name
 from workbench.names import check_name, closest_names
+
+if TYPE_CHECKING:
+    from workbench.rl.ppo import PPOConfig
 
 JOBS = ("train", "search", "notebook", "tabular")
 SPACES = ("a2d", "a3cs")
@@ -113,7 +116,7 @@ class Trial:
 
     job: str
     arm: str
-    config: A2CConfig | NotebookJob | Any  # a tabular job's PPOConfig
+    config: A2CConfig | NotebookJob | PPOConfig  # PPOConfig: a tabular job's runs
     resources: Resources
 
     @property
