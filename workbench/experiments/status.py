@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from workbench.experiments.runs import RESULT, CheckpointError, load_checkpoint_file
+from workbench.experiments.runs import RESULT, CheckpointError
 
 STATES = ("training", "paused", "failed", "new", "complete")
 """Run states, in the order the table lists them.
@@ -116,12 +116,11 @@ def _locked(path: Path) -> bool:
 
 def _checkpoint_step(path: Path) -> tuple[int | None, str]:
     """The step the latest checkpoint resumes from (verified), or None and why not."""
-    latest = path / "checkpoints" / "latest.pt"
-    if not latest.exists():
-        return None, ""
+    from workbench.experiments.sweep import checkpoint_step
+
     try:
-        return int(load_checkpoint_file(latest)["step"]), ""
-    except (CheckpointError, KeyError) as exc:
+        return checkpoint_step(path) or None, ""
+    except CheckpointError as exc:
         return None, f"latest checkpoint unusable: {exc}"
 
 
