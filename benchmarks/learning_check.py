@@ -7,7 +7,7 @@ clip 0.1, Adam 2.5e-4 cosine-annealed (benchmarks/sb3_baseline.make_sb3_ppo; SB3
 prediction only, the workbench takes the max of clipped and unclipped losses as baselines does).
 Both are scored by the same 30-game test protocol (workbench.rl.evaluation: full games, random
 no-op starts, raw scores, sampled actions), plus a random policy. Finished runs are skipped, and
-runs train in four segments with a checkpoint after each, so a killed check resumes: the
+runs train in ten segments with a checkpoint after each, so a killed check resumes: the
 workbench side exactly, SB3's from its saved model (its envs restart at the resume).
 Usage: python benchmarks/learning_check.py [--algo a2c] [--steps 500000] [--seeds 0 1]
 """
@@ -27,7 +27,7 @@ from torch import nn
 
 ROOT = Path(__file__).resolve().parents[1]
 GAME, NUM_ENVS, ROLLOUT, EPISODES = "Breakout", 16, 5, 30
-SEGMENTS = 4
+SEGMENTS = 10
 
 
 class SB3Agent(nn.Module):
