@@ -17,10 +17,10 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import torch
+from interleaved import interleaved_seconds
 
 from workbench.models import create_agent
 from workbench.rl.losses import a2c_loss
@@ -63,14 +63,10 @@ def time_nn(models: list[str], updates: int, repeats: int) -> dict:
     for fn in sides.values():
         for _ in range(5):
             fn()
-    samples: dict = {k: [] for k in sides}
-    for _ in range(repeats):
-        for key, fn in sides.items():
-            n = updates if key[0] == "vanilla" else max(10, updates // 8)
-            t0 = time.perf_counter()
-            for _ in range(n):
-                fn()
-            samples[key].append(1000 * (time.perf_counter() - t0) / n)
+    seconds = interleaved_seconds(
+        sides, repeats, lambda key: updates if key[0] == "vanilla" else max(10, updates // 8)
+    )
+    samples = {key: [1000 * s for s in runs] for key, runs in seconds.items()}
     out = {}
     for m in models:
         keep = statistics.median(samples[(m, "keep")])

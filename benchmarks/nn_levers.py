@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import torch
+from interleaved import interleaved_seconds
 
 from workbench.models import actor_critic, create_agent
 from workbench.rl.losses import a2c_loss
@@ -74,14 +75,10 @@ def time_sides(models: list[str], updates: int, repeats: int) -> dict:
             warmup_s[(m, side)] = time.perf_counter() - t0
             sides[(m, side)] = fn
             print(f"{m} {side}: warm-up {warmup_s[(m, side)]:.1f} s", flush=True)
-    samples: dict = {k: [] for k in sides}
-    for _ in range(repeats):
-        for key, fn in sides.items():
-            n = updates if key[0] == "vanilla" else max(10, updates // 8)
-            t0 = time.perf_counter()
-            for _ in range(n):
-                fn()
-            samples[key].append(1000 * (time.perf_counter() - t0) / n)
+    seconds = interleaved_seconds(
+        sides, repeats, lambda key: updates if key[0] == "vanilla" else max(10, updates // 8)
+    )
+    samples = {key: [1000 * s for s in runs] for key, runs in seconds.items()}
     out: dict = {}
     for m in models:
         base = statistics.median(samples[(m, "nchw")])

@@ -16,11 +16,11 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import time
 from pathlib import Path
 
 import pandas as pd
 import torch
+from interleaved import interleaved_seconds
 
 from workbench.experiments.provenance import environment_info
 from workbench.nas.cost import op_macs_table
@@ -60,12 +60,7 @@ def time_ops(repeats: int) -> pd.DataFrame:
     }
     for fn in fns.values():
         fn()  # warm-up: oneDNN picks its kernels
-    samples: dict = {k: [] for k in fns}
-    for _ in range(repeats):
-        for key, fn in fns.items():
-            t0 = time.perf_counter()
-            fn()
-            samples[key].append(1000 * (time.perf_counter() - t0))
+    samples = {k: [1000 * s for s in v] for k, v in interleaved_seconds(fns, repeats).items()}
     count = (
         pd.Series([c.label for c in space.cells])
         .map(

@@ -23,10 +23,10 @@ import argparse
 import json
 import platform
 import statistics
-import time
 from pathlib import Path
 
 import torch
+from interleaved import interleaved_seconds
 
 from workbench.config import SearchConfig
 from workbench.models import ActorCritic, create_agent
@@ -124,13 +124,7 @@ def main() -> None:
     sides = {name: make_side(name) for name in (BILEVEL_SIDES if args.bilevel else SIDES)}
     for fn in sides.values():
         fn()  # warm-up
-    times: dict[str, list[float]] = {name: [] for name in sides}
-    for _ in range(args.repeats):
-        for name, fn in sides.items():
-            start = time.perf_counter()
-            for _ in range(args.iterations):
-                fn()
-            times[name].append((time.perf_counter() - start) / args.iterations)
+    times = interleaved_seconds(sides, args.repeats, lambda _: args.iterations)
     median = {name: statistics.median(t) for name, t in times.items()}
     result = {
         "seconds_per_iteration": median,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import torch
+from run_weights import run_weights, same_weights
 
 from workbench.cli import main
 from workbench.config import A2CConfig
@@ -25,14 +25,6 @@ SMALL = {
     "log_interval": 80,
     "backend": "gymnasium",
 }
-
-
-def _weights(run: Path) -> dict[str, torch.Tensor]:
-    return load_checkpoint_file(run / "checkpoints" / "latest.pt")["model"]
-
-
-def _same(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
-    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +55,7 @@ def test_run_folder_contents(reference_run: Path) -> None:
 
 def test_same_seed_same_numbers(reference_run: Path, tmp_path: Path) -> None:
     train(A2CConfig(**SMALL), tmp_path / "again", progress=False)
-    assert _same(_weights(reference_run), _weights(tmp_path / "again"))
+    assert same_weights(run_weights(reference_run), run_weights(tmp_path / "again"))
     pd.testing.assert_frame_equal(
         pd.read_csv(reference_run / "metrics.csv").drop(columns="steps_per_s"),
         pd.read_csv(tmp_path / "again" / "metrics.csv").drop(columns="steps_per_s"),
@@ -72,7 +64,7 @@ def test_same_seed_same_numbers(reference_run: Path, tmp_path: Path) -> None:
 
 def test_other_seed_other_numbers(reference_run: Path, tmp_path: Path) -> None:
     train(A2CConfig(**{**SMALL, "seed": 1}), tmp_path / "s1", progress=False)
-    assert not _same(_weights(reference_run), _weights(tmp_path / "s1"))
+    assert not same_weights(run_weights(reference_run), run_weights(tmp_path / "s1"))
 
 
 def test_resume_equals_uninterrupted(reference_run: Path, tmp_path: Path) -> None:
@@ -86,7 +78,7 @@ def test_resume_equals_uninterrupted(reference_run: Path, tmp_path: Path) -> Non
     )
     second = train(A2CConfig(**SMALL), path, progress=False)
     assert second.completed
-    assert _same(_weights(reference_run), _weights(path))
+    assert same_weights(run_weights(reference_run), run_weights(path))
     pd.testing.assert_frame_equal(
         pd.read_csv(reference_run / "evals.csv"), pd.read_csv(path / "evals.csv")
     )

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
+from run_weights import run_weights, same_weights
 
 from workbench.experiments.runs import load_checkpoint_file
 from workbench.rl.a2c import TrainingDiverged
@@ -163,14 +164,6 @@ def test_bad_configs_are_refused(changes: dict, message: str) -> None:
 # --- tiny runs on real Breakout -------------------------------------------------------------
 
 
-def _weights(run: Path) -> dict[str, torch.Tensor]:
-    return load_checkpoint_file(run / "checkpoints" / "latest.pt")["model"]
-
-
-def _same(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
-    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-
-
 @pytest.fixture(scope="module")
 def reference_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("ppo") / "run"
@@ -200,7 +193,7 @@ def test_same_seed_same_numbers_and_exact_resume(reference_run: Path, tmp_path: 
     assert not (path / "result.json").exists()
     second = train_ppo(PPOConfig(**SMALL), path, progress=False)
     assert second.completed
-    assert _same(_weights(reference_run), _weights(path))
+    assert same_weights(run_weights(reference_run), run_weights(path))
     pd.testing.assert_frame_equal(
         pd.read_csv(reference_run / "metrics.csv").drop(columns="steps_per_s"),
         pd.read_csv(path / "metrics.csv").drop(columns="steps_per_s"),
@@ -213,7 +206,7 @@ def test_same_seed_same_numbers_and_exact_resume(reference_run: Path, tmp_path: 
 def test_other_seed_other_weights(reference_run: Path, tmp_path: Path) -> None:
     cfg = PPOConfig(**{**SMALL, "seed": 1, "total_steps": 128, "eval_interval": 10_000})
     train_ppo(cfg, tmp_path / "s1", progress=False)
-    assert not _same(_weights(reference_run), _weights(tmp_path / "s1"))
+    assert not same_weights(run_weights(reference_run), run_weights(tmp_path / "s1"))
 
 
 def test_registered_backbone_and_divergence(tmp_path: Path) -> None:

@@ -14,12 +14,12 @@ from typing import Any
 
 import pandas as pd
 import pytest
-import torch
 import yaml
+from run_weights import run_weights, same_weights
 
 from workbench.config import A2CConfig, SearchConfig
 from workbench.experiments.grid import GridError, load_grid, parse_grid
-from workbench.experiments.runs import CheckpointError, load_checkpoint_file
+from workbench.experiments.runs import CheckpointError
 from workbench.experiments.sweep import (
     SweepError,
     checkpoint_step,
@@ -52,13 +52,8 @@ def _grid(**changes: object) -> dict:
     return {**GRID, **changes}
 
 
-def _weights(run: Path) -> dict[str, torch.Tensor]:
-    return load_checkpoint_file(run / "checkpoints" / "latest.pt")["model"]
-
-
 def _assert_same_run(a: Path, b: Path) -> None:
-    wa, wb = _weights(a), _weights(b)
-    assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa), (a, b)
+    assert same_weights(run_weights(a), run_weights(b)), (a, b)
     pd.testing.assert_frame_equal(pd.read_csv(a / "evals.csv"), pd.read_csv(b / "evals.csv"))
     metrics_a, metrics_b = (pd.read_csv(p / "metrics.csv").drop(columns=TIMING) for p in (a, b))
     pd.testing.assert_frame_equal(metrics_a, metrics_b)
