@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -49,10 +50,11 @@ def time_ops(repeats: int) -> pd.DataFrame:
     """Median ms per iteration and MACs of every op at every distinct cell geometry."""
     space = get_space("a2d")
     macs = op_macs_table(space)
+    keys = [(c.stage, c.stride, c.in_channels, c.out_channels, c.input_size) for c in space.cells]
     geometries: dict[tuple, str] = {}
-    for cell in space.cells:  # first cell of each geometry stands for the others
-        key = (cell.stage, cell.stride, cell.in_channels, cell.out_channels, cell.input_size)
+    for key, cell in zip(keys, space.cells, strict=True):  # a geometry's first cell stands for all
         geometries.setdefault(key, cell.label)
+    count = {geometries[key]: n for key, n in Counter(keys).items()}
     fns = {
         (label, op): op_iteration(op, *key[2:4], key[1], key[4])
         for key, label in geometries.items()
@@ -61,18 +63,6 @@ def time_ops(repeats: int) -> pd.DataFrame:
     for fn in fns.values():
         fn()  # warm-up: oneDNN picks its kernels
     samples = {k: [1000 * s for s in v] for k, v in interleaved_seconds(fns, repeats).items()}
-    count = (
-        pd.Series([c.label for c in space.cells])
-        .map(
-            {
-                c.label: geometries[
-                    (c.stage, c.stride, c.in_channels, c.out_channels, c.input_size)
-                ]
-                for c in space.cells
-            }  # fmt: skip
-        )
-        .value_counts()
-    )
     rows = []
     for (stage, stride, cin, cout, size), label in geometries.items():
         for op in space.ops:
