@@ -125,8 +125,9 @@ PRESETS: dict[str, Preset] = {
                 },
                 # the tabular benchmark of space 1 (25 archs) and its SPOS and ENAS searches.
                 # At 2e4 steps the policies stayed near uniform (entropy 1.24-1.39 of ln 4 =
-                # 1.39; 5-episode test means 1.0-3.4). At 1e5 the 25 runs take about 2 h on two
-                # 1-thread lanes (39-357 steps/s by architecture), the searches ~30 min more
+                # 1.39; 5-episode test means 1.0-3.4). At 1e5 a run took about 9 min on one of
+                # two 1-thread lanes (a0-a9, measured): ~2 h for the 25. The searches are not
+                # yet measured at 1e5 (notebook 06 took 39 min at 2e4)
                 "oneshot": {
                     "train_steps": 100_000,
                     "games": ("Breakout",),
