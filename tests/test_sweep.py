@@ -394,6 +394,7 @@ def test_notebook_sweep_retries_a_killed_trial_and_caches_finished_ones(tmp_path
     assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*") if p.is_file()} == before
 
 
+@pytest.mark.slow  # about 2 min; test_ray_gives_the_local_results_despite_a_killed_worker keeps Ray
 def test_notebook_sweep_on_ray_gives_the_local_trainings(ray_cluster: Any, tmp_path: Path) -> None:
     grid = parse_grid({**NOTEBOOK_GRID, "seeds": [0]})
     local = run_sweep(grid, tmp_path / "local")

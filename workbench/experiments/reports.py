@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
+import functools
 import json
 import re
 import shutil
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +20,24 @@ MANIFEST_DIR = ".manifest"
 def chromium_available() -> bool:
     """Whether kaleido can find a Chrome/Chromium to render PNGs."""
     return any(shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome", "chrome"))
+
+
+@functools.cache
+def start_png_server() -> None:
+    """Keep one Chromium for all PNGs of this process (kaleido otherwise starts one per figure:
+    about 6 s a PNG against 0.4 s, benchmarks/png_export.py); stopped when the process exits."""
+    import kaleido
+
+    kaleido.start_sync_server(silence_warnings=True)
+    atexit.register(kaleido.stop_sync_server, silence_warnings=True)
+
+
+def write_png(fig: go.Figure, path: Path) -> None:
+    """Render `fig` to a 1100x550 PNG through the process's shared Chromium."""
+    start_png_server()
+    with warnings.catch_warnings():  # plotly passes browser options the shared server ignores
+        warnings.filterwarnings("ignore", "The kopts argument is ignored", UserWarning)
+        fig.write_image(path, width=1100, height=550, scale=1)
 
 
 def _slug(name: str) -> str:
@@ -50,7 +71,7 @@ class ReportWriter:
             png_note = "PNG skipped: no Chromium found (install Debian's `chromium`)"
         else:
             try:
-                fig.write_image(stem.with_suffix(".png"), width=1100, height=550, scale=1)
+                write_png(fig, stem.with_suffix(".png"))
                 files.append(f"figures/{name}.png")
             except Exception as exc:  # kaleido/Chromium failures must not lose the HTML figure
                 png_note = f"PNG skipped: {type(exc).__name__}: {exc}"
