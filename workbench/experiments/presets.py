@@ -125,9 +125,9 @@ PRESETS: dict[str, Preset] = {
                 },
                 # the tabular benchmark of space 1 (25 archs) and its SPOS and ENAS searches.
                 # At 2e4 steps the policies stayed near uniform (entropy 1.24-1.39 of ln 4 =
-                # 1.39; 5-episode test means 1.0-3.4). At 1e5 a run took about 9 min on one of
-                # two 1-thread lanes (a0-a9, measured): ~2 h for the 25. The searches are not
-                # yet measured at 1e5 (notebook 06 took 39 min at 2e4)
+                # 1.39; 5-episode test means 1.0-3.4). At 1e5 a run took 12-20 min on one of
+                # two 1-thread lanes (attempts.jsonl of a0-a9, a14, a15): about 3 h for the 25.
+                # A SPOS search of 1e5 steps took 17 min on 1 thread beside the two lanes
                 "oneshot": {
                     "train_steps": 100_000,
                     "games": ("Breakout",),
