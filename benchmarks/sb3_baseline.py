@@ -61,9 +61,12 @@ def use_schedule(
     return agent
 
 
-def make_sb3_a2c(env: VecEnv, seed: int, total_steps: int | None = None) -> A2C:
+def make_sb3_a2c(
+    env: VecEnv, seed: int, total_steps: int | None = None, device: str = "cpu"
+) -> A2C:
     """A2C with rollout 5, gamma 0.99, entropy 1e-2, 1/2-MSE value loss (vf_coef 0.5 on SB3's
-    plain MSE), RMSProp eps 1e-5, grad clip 0.5; the A2D lr schedule when total_steps is given."""
+    plain MSE), RMSProp eps 1e-5, grad clip 0.5; the A2D lr schedule when total_steps is given;
+    `device`: where its networks run (as the workbench's $WORKBENCH_DEVICE)."""
     agent = A2C(
         "CnnPolicy",
         env,
@@ -76,7 +79,7 @@ def make_sb3_a2c(env: VecEnv, seed: int, total_steps: int | None = None) -> A2C:
         gae_lambda=1.0,
         rms_prop_eps=1e-5,
         seed=seed,
-        device="cpu",
+        device=device,
         verbose=0,
     )
     return agent if total_steps is None else use_schedule(agent, a2c_lr, total_steps)

@@ -6,14 +6,17 @@ Sides (each in its own subprocess, interleaved over repeats; median reported):
   env_only  preprocessed Breakout stepping with random actions, 16 envs, our default backend
   nn_only   the network work of one A2C update, no env: 5 acting forwards on 16 frames +
             forward/backward/RMSProp step on 80 frames; reported as agent steps/s
-Each side reports its peak RSS. Usage:
+Each side reports its peak RSS. With --device cuda the networks of ours, sb3 and nn_only run on
+the GPU (env stepping stays on the CPU) and the report is train_throughput_cuda.{md,json}. Usage:
   python benchmarks/train_throughput.py [--steps 16000] [--repeats 2] [--models vanilla resnet20]
+                                        [--device cpu|cuda]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import statistics
@@ -72,8 +75,11 @@ def side_sb3(model: str, steps: int) -> float:
             self.marks.append((self.num_timesteps, time.perf_counter()))
             return True
 
+    from workbench.rl.device import train_device
+
     clock = Clock()
-    make_sb3_a2c(make_sb3_env(seed=0), seed=0).learn(total_timesteps=steps, callback=clock)
+    agent = make_sb3_a2c(make_sb3_env(seed=0), seed=0, device=str(train_device()))
+    agent.learn(total_timesteps=steps, callback=clock)
     (s0, t0), (s1, t1) = clock.marks[len(clock.marks) // 10], clock.marks[-1]
     return (s1 - s0) / (t1 - t0)
 
@@ -101,19 +107,21 @@ def side_nn_only(model: str, steps: int) -> float:
     import torch
 
     from workbench.models import create_agent
+    from workbench.rl.device import train_device
     from workbench.rl.losses import a2c_loss
 
-    agent = create_agent(model, 4).train()
+    device = train_device()
+    agent = create_agent(model, 4).train().to(device)
     opt = torch.optim.RMSprop(agent.parameters(), lr=1e-3, alpha=0.99, eps=1e-5)
     obs = torch.randint(0, 256, (ROLLOUT, NUM_ENVS, 4, 84, 84), dtype=torch.uint8)
-    actions = torch.randint(0, 4, (ROLLOUT * NUM_ENVS,))
-    returns = torch.randn(ROLLOUT * NUM_ENVS)
+    actions = torch.randint(0, 4, (ROLLOUT * NUM_ENVS,), device=device)
+    returns = torch.randn(ROLLOUT * NUM_ENVS, device=device)
 
     def update() -> None:
-        for t in range(ROLLOUT):
+        for t in range(ROLLOUT):  # acting: each step's frames go to the device, logits come back
             with torch.no_grad():
-                agent(obs[t])
-        logits, values = agent(obs.flatten(0, 1))
+                agent(obs[t].to(device))[0].cpu()
+        logits, values = agent(obs.flatten(0, 1).to(device))
         loss = a2c_loss(logits, values, actions, returns, entropy_coef=0.01)
         opt.zero_grad()
         loss.total.backward()
@@ -125,6 +133,8 @@ def side_nn_only(model: str, steps: int) -> float:
     t0 = time.perf_counter()
     for _ in range(n):
         update()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
     return n * ROLLOUT * NUM_ENVS / (time.perf_counter() - t0)
 
 
@@ -136,13 +146,14 @@ def serial_bound(env_rate: float, nn_rate: float) -> float:
     return 1.0 / (1.0 / env_rate + 1.0 / nn_rate)
 
 
-def run_side(side: str, model: str, steps: int) -> dict:
+def run_side(side: str, model: str, steps: int, device: str = "cpu") -> dict:
     """Run one side in a fresh interpreter; return its rate and peak RSS."""
     out = subprocess.run(
         [sys.executable, __file__, "--side", side, "--model", model, "--steps", str(steps)],
         capture_output=True,
         text=True,
         cwd=ROOT,
+        env={**os.environ, "WORKBENCH_DEVICE": device},
     )
     if out.returncode:
         raise RuntimeError(f"{side}/{model} failed:\n{out.stderr[-3000:]}")
@@ -154,6 +165,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=16_000)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--models", nargs="+", default=["vanilla", "resnet20"])
+    parser.add_argument("--device", default="cpu", help="where the networks run: cpu or cuda")
     parser.add_argument("--side", choices=SIDES, help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "benchmarks")
@@ -163,13 +175,19 @@ def main() -> None:
         print(json.dumps({"steps_per_s": rate, "peak_rss_mb": peak_rss_mb()}))
         return
 
+    from workbench.envs.backends import available_backends
     from workbench.experiments.provenance import environment_info
+    from workbench.rl.device import device_info, train_device
+
+    device = device_info(train_device(args.device))
+    suffix = "" if args.device == "cpu" else f"_{train_device(args.device).type}"
+    where = device.get("gpu", "no GPU")
 
     plan = [(s, m) for m in args.models for s in SIDES if not (s == "sb3" and m != "vanilla")]
     samples: dict[tuple[str, str], list[dict]] = {k: [] for k in plan}
     for r in range(args.repeats):
         for side, model in plan:
-            res = run_side(side, model, args.steps)
+            res = run_side(side, model, args.steps, args.device)
             samples[(side, model)].append(res)
             print(
                 f"repeat {r}: {side:8s} {model:9s} {res['steps_per_s']:8.0f} steps/s "
@@ -211,15 +229,18 @@ def main() -> None:
         "ratios": ratios,
         "command": " ".join(sys.argv),
         "machine": platform.processor() or platform.machine(),
+        **device,
         "environment": environment_info(ROOT),
     }
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "train_throughput.json").write_text(json.dumps(result, indent=2))
+    (args.out / f"train_throughput{suffix}.json").write_text(json.dumps(result, indent=2))
     lines = [
         f"# A2C training throughput ({GAME}, {NUM_ENVS} envs, rollout {ROLLOUT})",
         "",
         f"Agent steps/s (1 step = 4 frames), median of {args.repeats} interleaved repeats of "
         f"{args.steps:,} steps per side; {environment_info(ROOT)['cpu_count']} CPUs, "
+        f"networks on {device['device']} ({where}), env backend "
+        f"{'envpool' if 'envpool' in available_backends() else 'gymnasium'}, "
         f"torch {environment_info(ROOT)['packages']['torch']}. Command: `{result['command']}`",
         "",
         "| side | model | steps/s | runs | peak RSS (MB) |",
@@ -241,7 +262,7 @@ def main() -> None:
         "forward, so it does less network work than nn_only and can pass this bound where the "
         "network dominates (resnet20).",
     ]
-    (args.out / "train_throughput.md").write_text("\n".join(lines) + "\n")
+    (args.out / f"train_throughput{suffix}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

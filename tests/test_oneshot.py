@@ -5,6 +5,7 @@ and tiny searches on real Breakout."""
 from __future__ import annotations
 
 import math
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ import pandas as pd
 import pytest
 import torch
 
-from workbench.experiments.runs import load_checkpoint_file
+from workbench.experiments.runs import CheckpointError, load_checkpoint_file
 from workbench.models import ActorCritic, create_model
 from workbench.models.profile import count_params
 from workbench.oneshot.cli import main_sweep_space
@@ -385,6 +386,11 @@ def test_spos_search_trains_and_ranks(tmp_path: Path) -> None:
     assert len(pd.read_csv(tmp_path / "spos" / "ranking.csv")) == len(cached)  # reused
     with pytest.raises(ArchitectureIndexError):
         search_proxy(tmp_path / "spos", [40], episodes=1)
+    # a finished search's cached ranking needs no weights; an uncached candidate does
+    shutil.rmtree(tmp_path / "spos" / "checkpoints")
+    pd.testing.assert_frame_equal(search_proxy(tmp_path / "spos", [17, 3], episodes=1), ranking)
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        search_proxy(tmp_path / "spos", [5], episodes=1)
 
 
 def test_enas_search_resumes_exactly(tmp_path: Path) -> None:
@@ -403,6 +409,9 @@ def test_enas_search_resumes_exactly(tmp_path: Path) -> None:
                                   pd.read_csv(tmp_path / "resumed" / "archs.csv"))  # fmt: skip
     proxy = enas_proxy(tmp_path / "whole")
     assert len(proxy) == 25 and proxy["proxy"].sum() == pytest.approx(1.0, abs=1e-5)
+    shutil.rmtree(tmp_path / "whole" / "checkpoints")  # controller.csv keeps the proxy
+    pd.testing.assert_frame_equal(enas_proxy(tmp_path / "whole", [3, 17]),
+                                  proxy[proxy["arch"].isin([3, 17])].reset_index(drop=True))
     assert (tmp_path / "whole" / "evals.csv").exists()  # the controller's favourite is tested
 
 

@@ -51,6 +51,17 @@ def environment_info(root: str | Path = ".") -> dict:
         "platform": platform.platform(),
         "python": platform.python_version(),
         "cpu_count": os.cpu_count(),
+        **_training_device(),
         "packages": package_versions(),
         "git": git_commit(root),
     }
+
+
+def _training_device() -> dict:
+    """The device training runs its networks on ($WORKBENCH_DEVICE; the CPU by default)."""
+    from workbench.rl.device import device_info, train_device
+
+    try:
+        return device_info(train_device())
+    except ValueError as exc:
+        return {"device": f"unusable: {exc}"}

@@ -209,6 +209,15 @@ def _with_new_defaults(old: dict, config: Any) -> dict:
     return {**old, **added}
 
 
+def finished_steps(path: str | Path) -> int | None:
+    """The agent steps of a finished run (its result.json), or None while it is unfinished."""
+    result_file = Path(path) / RESULT
+    if not result_file.exists():
+        return None
+    result = json.loads(result_file.read_text())
+    return int(result["steps"]) if result.get("completed", False) else None
+
+
 def load_checkpoint_file(path: str | Path) -> dict:
     """Load a checkpoint after checking its sha256; CheckpointError says what is wrong."""
     path = Path(path)

@@ -14,6 +14,7 @@ for every architecture.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -24,12 +25,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from workbench.experiments.runs import load_checkpoint_file
+from workbench.experiments.runs import finished_steps, load_checkpoint_file
 from workbench.oneshot.config import OneShotConfig
 from workbench.oneshot.spaces import OneShotSpace, OneShotSupernet, get_space
 from workbench.rl.ppo import ArchSchedule, cosine_lr
 
 CONTROLLER_EPS = 1e-5
+CONTROLLER_PROXY = "controller.csv"  # a search's proxy: its controller's probabilities
 CONTROLLER_GRAD_NORM = 0.5
 
 
@@ -225,18 +227,33 @@ class ControllerSchedule(ArchSchedule):
 
 
 def enas_proxy(run_dir: str | Path, archs: Sequence[int] | None = None) -> pd.DataFrame:
-    """The controller's probability of each candidate (its proxy performance), best first."""
+    """The controller's probability of each candidate (its proxy performance), best first.
+
+    The whole space's probabilities are cached in the run's controller.csv, so a finished
+    search needs no checkpoint once read (run folders travel without their weights).
+    """
     run_dir = Path(run_dir)
-    state = load_checkpoint_file(run_dir / "checkpoints" / "latest.pt")
-    config = state["config"]
+    config = json.loads((run_dir / "config.json").read_text())
     if config.get("method") != "enas":
         raise ValueError(f"{run_dir} is not an ENAS search run (method {config.get('method')!r})")
-    controller = Controller(config["space"], config["controller_hidden"])
-    controller.load_state_dict(state["schedule"]["controller"])
-    probs = controller.arch_probabilities(config["space"])
-    space = controller.space
+    space = get_space(config["space"])
     archs = list(range(len(space))) if archs is None else [int(a) for a in archs]
-    table = pd.DataFrame(
-        [{"arch": a, "kernels": space.label(a), "proxy": float(probs[a])} for a in archs]
-    )
+    for a in archs:
+        space.choices(a)  # raises for an index outside the space
+    cache = run_dir / CONTROLLER_PROXY
+    table = pd.read_csv(cache) if cache.exists() else None
+    final = finished_steps(run_dir)
+    fresh = (table is not None and final is not None and len(table) == len(space)
+             and bool((table["weights_step"] == final).all()))  # fmt: skip
+    if not fresh:
+        state = load_checkpoint_file(run_dir / "checkpoints" / "latest.pt")
+        controller = Controller(config["space"], config["controller_hidden"])
+        controller.load_state_dict(state["schedule"]["controller"])
+        probs = controller.arch_probabilities(config["space"])
+        table = pd.DataFrame(
+            [{"arch": a, "kernels": space.label(a), "proxy": float(probs[a]),
+              "weights_step": int(state["step"])} for a in range(len(space))]
+        )  # fmt: skip
+        table.to_csv(cache, index=False)
+    table = table[table["arch"].isin(archs)]
     return table.sort_values(["proxy", "arch"], ascending=[False, True]).reset_index(drop=True)

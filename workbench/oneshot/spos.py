@@ -11,6 +11,7 @@ one common env seed, and ranked by its mean score (full enumeration; the spaces 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,9 +19,10 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from workbench.experiments.runs import load_checkpoint_file
+from workbench.experiments.runs import finished_steps, load_checkpoint_file
 from workbench.models import ActorCritic
 from workbench.oneshot.spaces import OneShotSupernet, get_space
+from workbench.rl.device import train_device
 from workbench.rl.evaluation import evaluate
 from workbench.rl.ppo import ArchSchedule
 
@@ -70,12 +72,12 @@ def spos_ranking(
 ) -> pd.DataFrame:
     """Mean test score of each candidate with the supernet's final weights, best first.
 
-    Scores are cached in the run's ranking.csv, so a ranking resumes where it stopped and
-    other candidate sets reuse them. `archs`: the candidates (default: the whole space).
+    Scores are cached in the run's ranking.csv, so a ranking resumes where it stopped, other
+    candidate sets reuse them, and a finished search whose candidates are all cached needs no
+    checkpoint (run folders travel without their weights). `archs`: default the whole space.
     """
     run_dir = Path(run_dir)
-    state = load_checkpoint_file(run_dir / "checkpoints" / "latest.pt")
-    config = state["config"]
+    config = json.loads((run_dir / "config.json").read_text())
     if config.get("method") != "spos":
         raise ValueError(f"{run_dir} is not a SPOS search run (method {config.get('method')!r})")
     space = get_space(config["space"])
@@ -83,13 +85,24 @@ def spos_ranking(
     for a in archs:
         space.choices(a)  # raises for an index outside the space
     cache = run_dir / RANKING
-    done = pd.read_csv(cache) if cache.exists() else pd.DataFrame()
-    key = (episodes, seed, int(state["step"]))
-    if len(done):
-        done = done[(done["episodes"] == episodes) & (done["seed"] == seed)
-                    & (done["weights_step"] == key[2])]  # fmt: skip
-    agent = supernet_agent(state)
-    for arch in (a for a in archs if a not in set(done.get("arch", []))):
+    cached = pd.read_csv(cache) if cache.exists() else pd.DataFrame()
+
+    def scored(weights_step: int | None) -> pd.DataFrame:
+        if not len(cached) or weights_step is None:
+            return cached.iloc[:0]
+        keep = ((cached["episodes"] == episodes) & (cached["seed"] == seed)
+                & (cached["weights_step"] == weights_step))  # fmt: skip
+        return cached[keep]
+
+    done = scored(finished_steps(run_dir))
+    todo = [a for a in archs if a not in set(done.get("arch", []))]
+    if todo:
+        state = load_checkpoint_file(run_dir / "checkpoints" / "latest.pt")
+        weights_step = int(state["step"])
+        done = scored(weights_step)
+        todo = [a for a in archs if a not in set(done.get("arch", []))]
+        agent = supernet_agent(state).to(train_device())
+    for arch in todo:
         agent.backbone.set_arch(arch)
         result = evaluate(
             agent, config["game"], episodes=episodes, seed=seed,
@@ -97,7 +110,7 @@ def spos_ranking(
         )  # fmt: skip
         row = {"arch": arch, "kernels": space.label(arch), "proxy": result.mean,
                "proxy_std": result.std, "episodes": episodes, "seed": seed,
-               "weights_step": key[2]}  # fmt: skip
+               "weights_step": weights_step}  # fmt: skip
         pd.DataFrame([row]).to_csv(cache, mode="a", header=not cache.exists(), index=False)
         done = pd.concat([done, pd.DataFrame([row])], ignore_index=True)
     ranked = done[done["arch"].isin(archs)].drop_duplicates("arch")

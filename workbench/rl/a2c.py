@@ -27,6 +27,7 @@ from workbench.experiments.tensorboard import ScalarLog
 from workbench.models import build_agent
 from workbench.nas.search import Batch, SearchController
 from workbench.progress import progress_bar
+from workbench.rl.device import train_device
 from workbench.rl.distillation import actor_critic_losses
 from workbench.rl.evaluation import evaluate, select_actions
 from workbench.rl.losses import nstep_returns
@@ -101,6 +102,12 @@ def _train(
         teacher = load_teacher(cfg.teacher, game=cfg.game, num_actions=num_actions)
     agent = build_agent(run.config, num_actions, critic=not reuse_critic).train()
     search = SearchController(cfg, agent) if isinstance(cfg, SearchConfig) else None
+    device = train_device()
+    if search and device.type != "cpu":
+        raise ValueError(f"the differentiable searches train on the CPU only, not on {device}")
+    agent.to(device)
+    if teacher is not None:
+        teacher.agent.to(device)
     weights = search.weight_parameters() if search else list(agent.parameters())
     optimizer = torch.optim.RMSprop(
         weights, lr=cfg.lr, alpha=cfg.rmsprop_alpha, eps=cfg.rmsprop_eps
@@ -146,12 +153,12 @@ def _train(
             rewards = torch.empty((cfg.rollout_length, cfg.num_envs))
             dones = torch.empty((cfg.rollout_length, cfg.num_envs))
             for t in range(cfg.rollout_length):
-                logits, values = agent(obs)
+                logits, values = agent(obs.to(device, non_blocking=True))
                 if search:
                     search.record_sample()
                 if not torch.isfinite(logits).all():
                     _diverge(run, env, step, "policy logits", segment * updates_per_segment * spu)
-                action = select_actions(logits.detach(), False, generator)
+                action = select_actions(logits.detach().cpu(), False, generator)
                 next_obs, reward, term, trunc, infos = env.step(action.numpy())
                 step_obs.append(obs)
                 step_logits.append(logits)
@@ -174,7 +181,7 @@ def _train(
             # --- the teacher scores the rollout states and the last one, in one batch ---------
             teacher_logits = teacher_values = None
             if teacher is not None:
-                teacher_logits, teacher_values = teacher(torch.cat([*step_obs, obs]))
+                teacher_logits, teacher_values = teacher(torch.cat([*step_obs, obs]).to(device))
                 teacher_logits = teacher_logits[: -cfg.num_envs]
             if reuse_critic:
                 values = None
@@ -182,17 +189,17 @@ def _train(
             else:
                 values = torch.cat(step_values)
                 with torch.no_grad():
-                    _, bootstrap = agent(obs)
+                    _, bootstrap = agent(obs.to(device))
 
             # --- learning: n-step returns, A2C (+ distillation) loss, one RMSProp step ---------
-            returns = nstep_returns(rewards, dones, bootstrap, cfg.gamma)
+            returns = nstep_returns(rewards, dones, bootstrap.cpu(), cfg.gamma).to(device)
             logits = torch.cat(step_logits)
             if teacher is not None:
                 teacher_values = teacher_values[: -cfg.num_envs]
             loss, distill = actor_critic_losses(
                 logits,
                 values,
-                torch.cat(step_actions),
+                torch.cat(step_actions).to(device),
                 returns.flatten(),
                 teacher_logits,
                 teacher_values,

@@ -16,6 +16,7 @@ from torch import nn
 
 from workbench.envs import make_atari_env
 from workbench.progress import progress_bar
+from workbench.rl.device import module_device
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ def evaluate(
     scores: list[float] = []
     lengths: list[int] = []
     generator = torch.Generator().manual_seed(seed)
-    was_training = agent.training
+    was_training, device = agent.training, module_device(agent)
     agent.eval()
     env = make_atari_env(
         game, n, mode="eval", backend=backend, seed=seed, max_episode_steps=max_episode_steps
@@ -86,7 +87,8 @@ def evaluate(
         obs = env.reset(seed=seed)
         while len(scores) < episodes:
             with torch.inference_mode():
-                logits, _ = agent(torch.from_numpy(obs))
+                logits, _ = agent(torch.from_numpy(obs).to(device))
+            logits = logits.cpu()  # sampled with the CPU generator: the same games on any device
             obs, _, _, _, infos = env.step(select_actions(logits, greedy, generator).numpy())
             for i in np.flatnonzero(infos["game_over"]):
                 if done[i] < quota[i]:

@@ -41,6 +41,7 @@ from workbench.rl.a2c import (
     save_segment,
     segment_seed,
 )
+from workbench.rl.device import module_device, train_device
 from workbench.rl.evaluation import select_actions
 from workbench.rl.gae import gae
 
@@ -342,9 +343,11 @@ def collect_rollout(
     actions = torch.empty((length, n), dtype=torch.int64)
     log_probs, values, rewards, dones = (torch.empty((length, n)) for _ in range(4))
     games: list[tuple[int, int, float, int]] = []
+    device = module_device(agent)
     for t in range(length):
         with torch.no_grad():
-            logits, value = agent(obs)
+            logits, value = agent(obs.to(device, non_blocking=True))
+        logits, value = logits.cpu(), value.cpu()  # sampling uses the run's CPU generator
         if not torch.isfinite(logits).all():
             raise NonFinite("policy logits")
         action = select_actions(logits, False, generator)
@@ -359,8 +362,8 @@ def collect_rollout(
             )
         obs = torch.from_numpy(next_obs)
     with torch.no_grad():
-        _, bootstrap = agent(obs)
-    rollout = Rollout(frames, actions, log_probs, values, rewards, dones, bootstrap, games)
+        _, bootstrap = agent(obs.to(device))
+    rollout = Rollout(frames, actions, log_probs, values, rewards, dones, bootstrap.cpu(), games)
     return rollout, obs
 
 
@@ -376,13 +379,15 @@ def ppo_update(
         rollout.rewards, rollout.values, rollout.dones, rollout.bootstrap,
         gamma=cfg.gamma, lam=cfg.gae_lambda,
     )  # fmt: skip
-    obs, actions = rollout.obs.flatten(0, 1), rollout.actions.flatten()
-    old_log_probs, old_values = rollout.log_probs.flatten(), rollout.values.flatten()
-    advantages, returns = advantages.flatten(), returns.flatten()
+    device = module_device(agent)
+    obs, actions = rollout.obs.flatten(0, 1).to(device), rollout.actions.flatten().to(device)
+    old_log_probs = rollout.log_probs.flatten().to(device)
+    old_values = rollout.values.flatten().to(device)
+    advantages, returns = advantages.flatten().to(device), returns.flatten().to(device)
     params = [p for p in agent.parameters() if p.requires_grad]
     sums: dict[str, float] = {}
     for _ in range(cfg.epochs):
-        order = torch.randperm(cfg.steps_per_update, generator=generator)
+        order = torch.randperm(cfg.steps_per_update, generator=generator).to(device)
         for idx in order.split(cfg.minibatch_size):
             adv = advantages[idx]
             if cfg.normalize_advantages and len(idx) > 1:
@@ -484,6 +489,7 @@ def run_ppo(
     spu = cfg.steps_per_update
     total_updates = math.ceil(cfg.total_steps / spu)
     updates_per_segment = max(1, math.ceil(cfg.checkpoint_interval / spu))
+    agent.to(train_device())
     optimizer = torch.optim.Adam(agent.parameters(), lr=cfg.lr, eps=cfg.adam_eps)
     update, best_score, recent = resume(run, spu, agent, optimizer, schedule=schedule)
 
