@@ -136,7 +136,12 @@ def test_score_vs_cost_notebooks_run_in_a_real_kernel(tmp_path: Path, batch_runs
         assert (out / "figures" / f"{name}.html").exists()
 
 
-def test_oneshot_notebook_runs_in_a_real_kernel(tmp_path: Path) -> None:
+def test_oneshot_notebook_runs_in_a_real_kernel(
+    tmp_path: Path, smoke_tabular: tuple[Path, pd.DataFrame]
+) -> None:
+    from conftest import copy_runs
+
+    copy_runs(smoke_tabular[0], tmp_path / "runs")  # the sweep's tabular runs: only read here
     result = reproduce(
         "smoke",
         only=["06_one_shot_ppo_search"],

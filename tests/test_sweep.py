@@ -442,12 +442,17 @@ def test_laptop_scaling_grid_trains_the_runs_notebook_01_reads() -> None:
     assert {t.resources.threads for t in grid.trials} == {1}
 
 
-def test_tabular_sweep_trains_the_runs_notebook_06_then_reads(tmp_path: Path) -> None:
+def test_tabular_sweep_trains_the_runs_notebook_06_then_reads(
+    tmp_path: Path, smoke_tabular: tuple[Path, pd.DataFrame]
+) -> None:
+    from conftest import copy_runs
+
     from workbench.experiments.presets import get_preset
     from workbench.oneshot.study import _tabular, oneshot_plan
 
     grid = {"job": "tabular", "preset": "smoke", "resources": {"cpus": 1}}
-    summary = run_sweep(grid, tmp_path, backend="local", max_concurrent=2)
+    shared, summary = smoke_tabular
+    tmp_path = copy_runs(shared, tmp_path / "runs")
     plan = oneshot_plan(get_preset("smoke").for_study("oneshot"))
     assert list(summary["arm"]) == [f"a{a}" for a in plan.archs(1)]
     assert set(summary["status"]) == {"done"} and set(summary["steps"]) == {plan.train_steps}
