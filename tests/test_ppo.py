@@ -229,3 +229,16 @@ def test_procgen_preset_trains_an_impala_cnn(tmp_path: Path) -> None:
     assert result.completed and not (tmp_path / "procgen" / "evals.csv").exists()
     state = load_checkpoint_file(tmp_path / "procgen" / "checkpoints" / "latest.pt")
     assert state["num_actions"] == 15 and "backbone.fc.2.weight" in state["model"]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_a_run_trains_on_the_gpu_and_resumes_on_the_cpu(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "gpu"
+    monkeypatch.setenv("WORKBENCH_DEVICE", "cuda")
+    first = train_ppo(PPOConfig(**SMALL), path, progress=False, stop_after_segments=1)
+    assert first.steps == 128 and json.loads((path / "env.json").read_text())["device"] == "cuda"
+    monkeypatch.setenv("WORKBENCH_DEVICE", "cpu")
+    assert train_ppo(PPOConfig(**SMALL), path, progress=False).completed
+    assert all(torch.isfinite(t).all() for t in run_weights(path).values())

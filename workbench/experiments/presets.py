@@ -127,7 +127,8 @@ PRESETS: dict[str, Preset] = {
                 # At 2e4 steps the policies stayed near uniform (entropy 1.24-1.39 of ln 4 =
                 # 1.39; 5-episode test means 1.0-3.4). At 1e5 a run took 12-20 min on one of
                 # two 1-thread lanes (attempts.jsonl of a0-a9, a14, a15): about 3 h for the 25.
-                # A SPOS search of 1e5 steps took 17 min on 1 thread beside the two lanes
+                # A SPOS search of 1e5 steps took 17 min on 1 thread beside the two lanes; on an
+                # H200 (WORKBENCH_DEVICE=cuda, gymnasium envs) 3 min, its 25 x 10 test games 2 min
                 "oneshot": {
                     "train_steps": 100_000,
                     "games": ("Breakout",),
