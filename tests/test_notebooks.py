@@ -158,6 +158,7 @@ def test_oneshot_notebook_runs_in_a_real_kernel(
     assert len(bench) == 3 and 17 in set(bench["arch"])
     searches = pd.read_csv(out / "tables" / "oneshot_searches.csv")
     assert sorted(searches["method"]) == ["enas", "spos"]
+    assert set(searches["trained_on"]) == {"cpu"}  # read from each search's env.json
     assert (out / "figures" / "oneshot_reward_histograms.html").exists()
 
 

@@ -8,6 +8,7 @@ candidates and a shorter ENAS child; `OneShotPlan.caption` states every such cho
 
 from __future__ import annotations
 
+import json
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -222,12 +223,20 @@ def run_study(
                                                  criterion=plan.criterion)  # fmt: skip
                     tau = proxy_tau(proxy, table, plan.criterion)
                     key = {"space": space, "game": game, "method": method, "seed": seed}
-                    searches.append({**key, **chosen, "kendall_tau": tau, "run": path.name})
+                    searches.append({**key, **chosen, "kendall_tau": tau, "run": path.name,
+                                     "trained_on": trained_on(path)})  # fmt: skip
                     proxies.append(proxy.assign(**key))
     return StudyResults(
         pd.concat(tabular, ignore_index=True), pd.concat(random, ignore_index=True),
         pd.DataFrame(searches), pd.concat(proxies, ignore_index=True),
     )  # fmt: skip
+
+
+def trained_on(run_dir: Path) -> str:
+    """Where a run trained, from its env.json: "cpu", or the GPU's name."""
+    env_file = run_dir / "env.json"
+    env = json.loads(env_file.read_text()) if env_file.exists() else {}
+    return env.get("gpu", env.get("device", "unrecorded"))
 
 
 def tabular_settings(plan: OneShotPlan, space: int) -> dict:
@@ -282,7 +291,8 @@ def _of(df: pd.DataFrame, space: int, game: str) -> pd.DataFrame:
 
 def kendall_table(results: StudyResults) -> pd.DataFrame:
     """Kendall's tau between proxy and true performance, per search."""
-    columns = ["space", "game", "method", "seed", "arch", "kernels", "top_k", "kendall_tau"]
+    columns = ["space", "game", "method", "seed", "arch", "kernels", "top_k", "kendall_tau",
+               "trained_on"]  # fmt: skip
     return results.searches[columns]
 
 
