@@ -40,3 +40,17 @@ def test_module_device_and_info() -> None:
     assert module_device(torch.nn.Linear(2, 2)) == torch.device("cpu")
     assert module_device(torch.nn.ReLU()) == torch.device("cpu")  # no parameters
     assert device_info(torch.device("cpu")) == {"device": "cpu"}
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a GPU")
+def test_a_run_on_a_missing_gpu_fails_before_training(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from workbench.rl.ppo import PPOConfig, train_ppo
+
+    monkeypatch.setenv(DEVICE_VARIABLE, "cuda")
+    cfg = PPOConfig(game="Breakout", total_steps=64, num_envs=2, rollout_length=32,
+                    minibatches=2, backend="gymnasium")  # fmt: skip
+    with pytest.raises(ValueError, match="sees no CUDA GPU"):
+        train_ppo(cfg, tmp_path / "run", progress=False)
+    assert not (tmp_path / "run" / "metrics.csv").exists()

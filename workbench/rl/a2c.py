@@ -91,6 +91,9 @@ def _train(
     updates_per_segment = max(1, math.ceil(cfg.checkpoint_interval / spu))
 
     # --- agent, optimiser, and the state of a previous run in this folder --------------------
+    device = train_device()  # a bad $WORKBENCH_DEVICE fails here, before any env is made
+    if isinstance(cfg, SearchConfig) and device.type != "cpu":
+        raise ValueError(f"the differentiable searches train on the CPU only, not on {device}")
     torch.manual_seed(cfg.seed)
     env = make_atari_env(
         cfg.game, cfg.num_envs, mode="train", backend=cfg.backend, seed=segment_seed(cfg.seed, 0)
@@ -102,9 +105,6 @@ def _train(
         teacher = load_teacher(cfg.teacher, game=cfg.game, num_actions=num_actions)
     agent = build_agent(run.config, num_actions, critic=not reuse_critic).train()
     search = SearchController(cfg, agent) if isinstance(cfg, SearchConfig) else None
-    device = train_device()
-    if search and device.type != "cpu":
-        raise ValueError(f"the differentiable searches train on the CPU only, not on {device}")
     agent.to(device)
     if teacher is not None:
         teacher.agent.to(device)

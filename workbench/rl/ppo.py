@@ -458,6 +458,7 @@ def train_run(
     with run.lock():
         if run.is_complete():
             return TrainResult(run.path, cfg.total_steps, run.read("evals.csv"), True)
+        train_device()  # a bad $WORKBENCH_DEVICE fails here, before any env is made
         torch.manual_seed(cfg.seed)
         agent, schedule = build(run)
         result = run_ppo(
