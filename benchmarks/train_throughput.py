@@ -179,8 +179,9 @@ def main() -> None:
     from workbench.experiments.provenance import environment_info
     from workbench.rl.device import device_info, train_device
 
-    device = device_info(train_device(args.device))
-    suffix = "" if args.device == "cpu" else f"_{train_device(args.device).type}"
+    torch_device = train_device(args.device)
+    device = device_info(torch_device)
+    suffix = "" if torch_device.type == "cpu" else f"_{torch_device.type}"
     where = device.get("gpu", "no GPU")
 
     plan = [(s, m) for m in args.models for s in SIDES if not (s == "sb3" and m != "vanilla")]

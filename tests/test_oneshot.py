@@ -410,8 +410,10 @@ def test_enas_search_resumes_exactly(tmp_path: Path) -> None:
     proxy = enas_proxy(tmp_path / "whole")
     assert len(proxy) == 25 and proxy["proxy"].sum() == pytest.approx(1.0, abs=1e-5)
     shutil.rmtree(tmp_path / "whole" / "checkpoints")  # controller.csv keeps the proxy
-    pd.testing.assert_frame_equal(enas_proxy(tmp_path / "whole", [3, 17]),
-                                  proxy[proxy["arch"].isin([3, 17])].reset_index(drop=True))
+    pd.testing.assert_frame_equal(
+        enas_proxy(tmp_path / "whole", [3, 17]),
+        proxy[proxy["arch"].isin([3, 17])].reset_index(drop=True),
+    )
     assert (tmp_path / "whole" / "evals.csv").exists()  # the controller's favourite is tested
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from workbench.config import _check_positive_int
-from workbench.oneshot.spaces import get_space
+from workbench.oneshot.spaces import OneShotSpace, get_space
 from workbench.rl.ppo import PPOConfig
 
 METHODS = ("spos", "enas")
@@ -60,3 +63,20 @@ class OneShotConfig(PPOConfig):
             raise ValueError(f"controller_entropy must be >= 0, got {self.controller_entropy}")
         if not 0 <= self.baseline_momentum < 1:
             raise ValueError(f"baseline_momentum must be in [0, 1), got {self.baseline_momentum}")
+
+
+def search_run(
+    run_dir: Path, method: str, archs: Sequence[int] | None
+) -> tuple[dict, OneShotSpace, list[int]]:
+    """(config, space, candidates) of a `method` search's run folder, from its config.json (no
+    checkpoint needed); the whole space when `archs` is None. Raises for another method's run
+    or a candidate outside the space."""
+    config = json.loads((run_dir / "config.json").read_text())
+    if config.get("method") != method:
+        found = config.get("method")
+        raise ValueError(f"{run_dir} is not a {method} search run (method {found!r})")
+    space = get_space(config["space"])
+    archs = list(range(len(space))) if archs is None else [int(a) for a in archs]
+    for a in archs:
+        space.choices(a)  # raises for an index outside the space
+    return config, space, archs

@@ -14,7 +14,6 @@ for every architecture.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -26,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from workbench.experiments.runs import finished_steps, load_checkpoint_file
-from workbench.oneshot.config import OneShotConfig
+from workbench.oneshot.config import OneShotConfig, search_run
 from workbench.oneshot.spaces import OneShotSpace, OneShotSupernet, get_space
 from workbench.rl.ppo import ArchSchedule, cosine_lr
 
@@ -233,13 +232,7 @@ def enas_proxy(run_dir: str | Path, archs: Sequence[int] | None = None) -> pd.Da
     search needs no checkpoint once read (run folders travel without their weights).
     """
     run_dir = Path(run_dir)
-    config = json.loads((run_dir / "config.json").read_text())
-    if config.get("method") != "enas":
-        raise ValueError(f"{run_dir} is not an ENAS search run (method {config.get('method')!r})")
-    space = get_space(config["space"])
-    archs = list(range(len(space))) if archs is None else [int(a) for a in archs]
-    for a in archs:
-        space.choices(a)  # raises for an index outside the space
+    config, space, archs = search_run(run_dir, "enas", archs)
     cache = run_dir / CONTROLLER_PROXY
     table = pd.read_csv(cache) if cache.exists() else None
     final = finished_steps(run_dir)

@@ -11,7 +11,6 @@ one common env seed, and ranked by its mean score (full enumeration; the spaces 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,7 +20,8 @@ import torch
 
 from workbench.experiments.runs import finished_steps, load_checkpoint_file
 from workbench.models import ActorCritic
-from workbench.oneshot.spaces import OneShotSupernet, get_space
+from workbench.oneshot.config import search_run
+from workbench.oneshot.spaces import OneShotSupernet
 from workbench.rl.device import train_device
 from workbench.rl.evaluation import evaluate
 from workbench.rl.ppo import ArchSchedule
@@ -77,13 +77,7 @@ def spos_ranking(
     checkpoint (run folders travel without their weights). `archs`: default the whole space.
     """
     run_dir = Path(run_dir)
-    config = json.loads((run_dir / "config.json").read_text())
-    if config.get("method") != "spos":
-        raise ValueError(f"{run_dir} is not a SPOS search run (method {config.get('method')!r})")
-    space = get_space(config["space"])
-    archs = list(range(len(space))) if archs is None else [int(a) for a in archs]
-    for a in archs:
-        space.choices(a)  # raises for an index outside the space
+    config, space, archs = search_run(run_dir, "spos", archs)
     cache = run_dir / RANKING
     cached = pd.read_csv(cache) if cache.exists() else pd.DataFrame()
 
