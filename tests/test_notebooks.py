@@ -69,6 +69,26 @@ def test_model_size_notebook_runs_in_a_real_kernel(tmp_path: Path) -> None:
     executed = nbformat.read(out / "notebooks" / "01_model_size_scaling.ipynb", as_version=4)
     assert any(c.get("outputs") for c in executed.cells if c.cell_type == "code")
 
+    # train nothing: draw the runs so far; resnet14 has none, and the caption says so
+    drawn = reproduce(
+        "smoke",
+        only=["01_model_size_scaling"],
+        notebooks_dir=ROOT / "notebooks",
+        reports_root=tmp_path / "drawn",
+        extra_parameters={
+            "runs_dir": str(tmp_path / "runs"),
+            "models": [*MODELS_01, "resnet14"],
+            "train_missing": False,
+        },
+    )
+    assert not drawn.failed, drawn.failed
+    progress = pd.read_csv(tmp_path / "drawn" / "smoke" / "tables" / "training_progress.csv")
+    assert list(progress["finished"]) == [True, True, True, False]
+    assert "not evaluated yet, left out: Breakout resnet14 s0" in (
+        tmp_path / "drawn" / "smoke" / "index.md"
+    ).read_text()
+    assert not (tmp_path / "runs" / "Breakout__resnet14__a2c-smoke__s0").exists()
+
 
 def test_distillation_notebook_runs_in_a_real_kernel(tmp_path: Path) -> None:
     result = reproduce(

@@ -307,6 +307,53 @@ def test_split_finished_keeps_only_finished_runs_of_the_same_config(tmp_path: Pa
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing created
 
 
+def test_runs_so_far_draws_unfinished_runs_to_their_last_evaluation(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from workbench.experiments.presets import get_preset
+    from workbench.experiments.runs import RunDir, run_name
+    from workbench.experiments.training_grid import preset_configs, progress_note, runs_so_far
+    from workbench.viz.tables import best_score_table
+
+    budget = get_preset("smoke")
+    configs = preset_configs(budget, ["Breakout"], ["vanilla", "resnet14", "resnet20"], [0, 1])
+    folder = {c: tmp_path / run_name(c.game, c.model, c.tag, c.seed) for c in configs}
+    evals = {  # (model, seed): the steps evaluated so far
+        ("vanilla", 0): [1000, 2000], ("vanilla", 1): [1000, 2000], ("resnet14", 0): [1000]
+    }  # fmt: skip
+    for cfg in configs:
+        if (cfg.model, cfg.seed) in evals:
+            run = RunDir(folder[cfg], cfg)
+            run.append("evals.csv", [{"step": s, "mean": s / 1000 + cfg.seed, "std": 0.0}
+                                     for s in evals[(cfg.model, cfg.seed)]])  # fmt: skip
+            if cfg.model == "vanilla":
+                run.mark_complete(cfg.total_steps)
+    RunDir(folder[configs[3]], configs[3])  # resnet14 s1: started, nothing evaluated yet
+    before = sorted(p.name for p in tmp_path.iterdir())
+
+    drawn, status = runs_so_far(configs, tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing created
+    assert list(status["evaluated_to"]) == [2000, 2000, 1000, 0, 0, 0]
+    assert list(status["finished"]) == [True, True, False, False, False, False]
+    assert len(drawn) == 5 and set(drawn["model"]) == {"vanilla", "resnet14"}
+    note = progress_note(status)
+    assert note == (
+        "; unfinished, drawn to their last evaluation: Breakout resnet14 s0 (1,000 of 2,000 steps)"
+        "; not evaluated yet, left out: Breakout resnet14 s1, Breakout resnet20 s0, "
+        "Breakout resnet20 s1"
+    )
+    assert progress_note(status[status["finished"]]) == ""
+    best = best_score_table(drawn).set_index("model")
+    assert best.loc["vanilla", "best_score"] == 2.5 and best.loc["vanilla", "evaluated_to"] == 2000
+    assert best.loc["resnet14", "evaluated_to"] == 1000
+
+    with pytest.raises(ValueError, match="has been evaluated yet"):
+        runs_so_far(configs[4:], tmp_path)
+    RunDir(tmp_path / "other" / folder[configs[0]].name, replace(configs[0], total_steps=7))
+    with pytest.raises(ValueError, match="holds a run with another config"):
+        runs_so_far(configs[:1], tmp_path / "other")
+
+
 # --- notebook jobs -----------------------------------------------------------------------------
 NOTEBOOK_GRID = {
     "job": "notebook",

@@ -194,7 +194,7 @@ def write_index(result: Reproduction) -> Path:
         f"- Budget: {p.caption()} ({p.description}).",
         f"- Commit: `{commit}`{' (with uncommitted changes)' if env['git']['dirty'] else ''}",
         f"- Date (UTC): {env['time_utc']}; host: {env['host']}; Python {env['python']}; "
-        f"{env['cpu_count']} CPUs",
+        f"{env['cpu_count']} CPUs" + (f", {env['cpu']}" if "cpu" in env else ""),
         f"- PNG figures: {png_status}",
         "",
         "## Notebooks",

@@ -113,13 +113,7 @@ class RunDir:
         (self.path / "checkpoints").mkdir(parents=True, exist_ok=True)
         cfg_file = self.path / "config.json"
         if not _create_exclusive(cfg_file, json.dumps(self.config, indent=2).encode()):
-            old = _with_new_defaults(json.loads(cfg_file.read_text()), config)
-            if old != self.config:
-                diff = {k: (old.get(k), v) for k, v in self.config.items() if old.get(k) != v}
-                raise ValueError(
-                    f"{self.path} holds a run with another config (old, new): {diff}. "
-                    "Use another --out/--tag, or delete the folder to start over."
-                )
+            check_same_config(self.path, config)
         # provenance of the training: written once, never by a later reader of a finished run
         env = json.dumps(environment_info(), indent=2).encode()
         _create_exclusive(self.path / "env.json", env)
@@ -195,6 +189,18 @@ class RunDir:
     def write_json(self, name: str, data: dict) -> None:
         """Write a JSON file into the run folder atomically."""
         _atomic_write_bytes(self.path / name, json.dumps(data, indent=2).encode())
+
+
+def check_same_config(path: str | Path, config: Any) -> None:
+    """ValueError, with the differing fields, when the run folder's config.json is not `config`."""
+    fields = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else config
+    old = _with_new_defaults(json.loads((Path(path) / "config.json").read_text()), config)
+    if old != fields:
+        diff = {k: (old.get(k), v) for k, v in fields.items() if old.get(k) != v}
+        raise ValueError(
+            f"{path} holds a run with another config (old, new): {diff}. "
+            "Use another --out/--tag, or delete the folder to start over."
+        )
 
 
 def _with_new_defaults(old: dict, config: Any) -> dict:

@@ -10,12 +10,13 @@ import json
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from workbench.config import SEARCH_ARMS, A2CConfig, SearchConfig, search_arm
 from workbench.experiments.presets import Preset
-from workbench.experiments.runs import load_runs, run_finished, run_name
+from workbench.experiments.runs import check_same_config, load_runs, run_finished, run_name
 from workbench.names import check_name
 from workbench.rl.a2c import train
 from workbench.rl.teacher import load_teacher
@@ -120,6 +121,58 @@ def run_configs(
         names.append(name)
     evals = load_runs(runs_dir)
     return evals[evals["run"].isin(names)].reset_index(drop=True)
+
+
+def runs_so_far(
+    configs: Sequence[A2CConfig], runs_dir: str | Path
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The evals of the configs' runs as far as each got, and a table of how far that is.
+
+    Trains nothing and creates nothing, so a notebook can draw while a sweep still trains: an
+    unfinished run's evals stop at its last evaluation. The table has one row per config (run,
+    game, model, seed, budget, evaluated_to, finished). A folder holding another config is an
+    error, as when training into it; so is a grid of which no run has been evaluated yet.
+    """
+    runs_dir = Path(runs_dir)
+    rows = []
+    for cfg in configs:
+        name = run_name(cfg.game, cfg.model, cfg.tag, cfg.seed)
+        path = runs_dir / name
+        evaluated_to = 0
+        if (path / "config.json").exists():
+            check_same_config(path, cfg)
+            evals_file = path / "evals.csv"
+            if evals_file.exists() and evals_file.stat().st_size:
+                evaluated_to = int(pd.read_csv(evals_file)["step"].max())
+        rows.append({"run": name, "game": cfg.game, "model": cfg.model, "seed": cfg.seed,
+                     "budget": cfg.total_steps, "evaluated_to": evaluated_to,
+                     "finished": run_finished(path, cfg)})  # fmt: skip
+    status = pd.DataFrame(rows)
+    if not (status["evaluated_to"] > 0).any():
+        raise ValueError(
+            f"no run of these {len(configs)} configs has been evaluated yet in {runs_dir}: "
+            "train them (train_missing=True) or wait for the sweep's first evaluations"
+        )
+    evals = load_runs(runs_dir)
+    return evals[evals["run"].isin(set(status["run"]))].reset_index(drop=True), status
+
+
+def _label(row: Any) -> str:
+    return f"{row.game} {row.model} s{row.seed}"
+
+
+def progress_note(status: pd.DataFrame) -> str:
+    """A caption's note on the runs of `runs_so_far`'s table that are not finished ('' if none)."""
+    partial = status[~status["finished"] & (status["evaluated_to"] > 0)]
+    absent = status[~status["finished"] & (status["evaluated_to"] == 0)]
+    parts = []
+    if len(partial):
+        parts.append("unfinished, drawn to their last evaluation: " + ", ".join(
+            f"{_label(r)} ({r.evaluated_to:,} of {r.budget:,} steps)" for r in partial.itertuples()
+        ))  # fmt: skip
+    if len(absent):
+        parts.append("not evaluated yet, left out: " + ", ".join(map(_label, absent.itertuples())))
+    return "".join(f"; {p}" for p in parts)
 
 
 def search_logs(configs: Sequence[SearchConfig], runs_dir: str | Path) -> dict[str, pd.DataFrame]:

@@ -45,20 +45,23 @@ def backbone_table(profiles: pd.DataFrame) -> pd.DataFrame:
 def best_score_table(evals: pd.DataFrame) -> pd.DataFrame:
     """A2D Tab. 1: best test score per game and model (seed-mean at each eval), beside the paper's.
 
-    Columns: game, model, best_score (ours), step_of_best, paper_best_score (3e7 steps; NaN when
-    the paper has no entry for the game).
+    Columns: game, model, best_score (ours), step_of_best, evaluated_to (the last evaluation every
+    seed reached: the budget, or less for runs drawn unfinished), paper_best_score (3e7 steps; NaN
+    when the paper has no entry for the game).
     """
     per_step = evals.groupby(["game", "model", "step"], as_index=False)["mean"].mean()
     best = per_step.loc[per_step.groupby(["game", "model"])["mean"].idxmax()]
     table = best.rename(columns={"mean": "best_score", "step": "step_of_best"})
+    per_seed = evals.groupby(["game", "model", "seed"])["step"].max()
+    reached = per_seed.groupby(["game", "model"]).min()
+    table = table.join(reached.rename("evaluated_to"), on=["game", "model"])
     table["paper_best_score"] = [
         papers.A2D_TABLE1_BEST_SCORES.get(g, {}).get(m)
         for g, m in zip(table["game"], table["model"], strict=True)
     ]
     table["best_score"] = table["best_score"].round(2)
-    return table[["game", "model", "best_score", "step_of_best", "paper_best_score"]].reset_index(
-        drop=True
-    )
+    columns = ["game", "model", "best_score", "step_of_best", "evaluated_to", "paper_best_score"]
+    return table[columns].reset_index(drop=True)
 
 
 def distillation_table(evals: pd.DataFrame) -> pd.DataFrame:
