@@ -235,14 +235,15 @@ def main() -> None:
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"train_throughput{suffix}.json").write_text(json.dumps(result, indent=2))
+    env = result["environment"]
     lines = [
         f"# A2C training throughput ({GAME}, {NUM_ENVS} envs, rollout {ROLLOUT})",
         "",
         f"Agent steps/s (1 step = 4 frames), median of {args.repeats} interleaved repeats of "
-        f"{args.steps:,} steps per side; {environment_info(ROOT)['cpu_count']} CPUs, "
+        f"{args.steps:,} steps per side; {env['cpu_count']} CPUs ({env['cpu']}), "
         f"networks on {device['device']} ({where}), env backend "
         f"{'envpool' if 'envpool' in available_backends() else 'gymnasium'}, "
-        f"torch {environment_info(ROOT)['packages']['torch']}. Command: `{result['command']}`",
+        f"torch {env['packages']['torch']}. Command: `{result['command']}`",
         "",
         "| side | model | steps/s | runs | peak RSS (MB) |",
         "|---|---|---:|---|---:|",

@@ -59,7 +59,7 @@ def environment_info(root: str | Path = ".") -> dict:
 
 
 def cpu_model() -> str:
-    """The CPU's model and the SIMD level torch uses: one 2-core VM ran 2.3x apart on two hosts."""
+    """CPU model and torch's SIMD level: one 2-core VM measured 2x apart on two hosts."""
     import torch
 
     name = platform.processor() or "unknown"
