@@ -107,9 +107,11 @@ def side_nn_only(model: str, steps: int) -> float:
     import torch
 
     from workbench.models import create_agent
+    from workbench.rl.allocator import tune_malloc
     from workbench.rl.device import train_device
     from workbench.rl.losses import a2c_loss
 
+    tune_malloc()  # the allocator `ours` trains with, so the ceiling is its own
     device = train_device()
     agent = create_agent(model, 4).train().to(device)
     opt = torch.optim.RMSprop(agent.parameters(), lr=1e-3, alpha=0.99, eps=1e-5)

@@ -27,6 +27,7 @@ from workbench.experiments.tensorboard import ScalarLog
 from workbench.models import build_agent
 from workbench.nas.search import Batch, SearchController
 from workbench.progress import progress_bar
+from workbench.rl.allocator import tune_malloc
 from workbench.rl.device import train_device
 from workbench.rl.distillation import actor_critic_losses
 from workbench.rl.evaluation import evaluate, select_actions
@@ -92,6 +93,7 @@ def _train(
 
     # --- agent, optimiser, and the state of a previous run in this folder --------------------
     device = train_device()  # a bad $WORKBENCH_DEVICE fails here, before any env is made
+    tune_malloc()  # likewise a bad $WORKBENCH_MALLOC
     if isinstance(cfg, SearchConfig) and device.type != "cpu":
         raise ValueError(f"the differentiable searches train on the CPU only, not on {device}")
     torch.manual_seed(cfg.seed)

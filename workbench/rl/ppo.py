@@ -41,6 +41,7 @@ from workbench.rl.a2c import (
     save_segment,
     segment_seed,
 )
+from workbench.rl.allocator import tune_malloc
 from workbench.rl.device import module_device, train_device
 from workbench.rl.evaluation import select_actions
 from workbench.rl.gae import gae
@@ -459,6 +460,7 @@ def train_run(
         if run.is_complete():
             return TrainResult(run.path, cfg.total_steps, run.read("evals.csv"), True)
         train_device()  # a bad $WORKBENCH_DEVICE fails here, before any env is made
+        tune_malloc()  # likewise a bad $WORKBENCH_MALLOC
         torch.manual_seed(cfg.seed)
         agent, schedule = build(run)
         result = run_ppo(
