@@ -263,6 +263,21 @@ def test_unknown_parameter_is_rejected_before_running(tmp_path: Path) -> None:
         )
 
 
+def test_cli_parameters_reach_the_notebook_or_are_rejected(tmp_path: Path, capsys) -> None:
+    from workbench.cli import notebook_parameters
+
+    assert notebook_parameters(["train_missing=false", "models=[vanilla, resnet20]", "x=3"]) == {
+        "train_missing": False, "models": ["vanilla", "resnet20"], "x": 3
+    }  # fmt: skip
+    _write_notebook(tmp_path / "01_x.ipynb", ["x = 1"])
+    args = ["reproduce", "--notebooks", str(tmp_path), "--reports", str(tmp_path / "r")]
+    assert main([*args, "-p", "steps=5"]) == 2
+    assert "unknown passed: ['steps']" in capsys.readouterr().err
+    assert main([*args, "-p", "steps"]) == 2
+    assert "--param takes NAME=VALUE, got 'steps'" in capsys.readouterr().err
+    assert not (tmp_path / "r" / "smoke" / "index.md").exists()
+
+
 def test_unknown_preset_lists_valid_ones(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="laptop"):
         reproduce("laptp", notebooks_dir=ROOT / "notebooks", reports_root=tmp_path)

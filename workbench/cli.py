@@ -258,6 +258,19 @@ def _games(args: argparse.Namespace) -> int:
     return 0
 
 
+def notebook_parameters(pairs: list[str] | None) -> dict:
+    """--param NAME=VALUE pairs as a dict, each value read as YAML (false, 3, [a, b], text)."""
+    import yaml
+
+    params = {}
+    for pair in pairs or ():
+        name, sep, value = pair.partition("=")
+        if not sep or not name.isidentifier():
+            raise ValueError(f"--param takes NAME=VALUE, got {pair!r}")
+        params[name] = yaml.safe_load(value)
+    return params
+
+
 def _reproduce(args: argparse.Namespace) -> int:
     from workbench.experiments.reproduce import reproduce
 
@@ -266,6 +279,7 @@ def _reproduce(args: argparse.Namespace) -> int:
         only=args.only,
         notebooks_dir=args.notebooks,
         reports_root=args.reports,
+        extra_parameters=notebook_parameters(args.param),
         jobs=args.jobs,
     )
     print(f"index: {result.index}")
@@ -433,6 +447,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--notebooks", default="notebooks")
     p.add_argument("--reports", default="reports")
     p.add_argument("--jobs", type=int, default=1, help="notebooks run in parallel kernels")
+    p.add_argument(
+        "-p", "--param", action="append", metavar="NAME=VALUE",
+        help="a notebook parameter (YAML value), e.g. -p train_missing=false; repeatable",
+    )  # fmt: skip
     p.set_defaults(func=_reproduce)
 
     p = sub.add_parser("sweep", help="run a grid (YAML) of trainings/searches, locally or on Ray")
