@@ -134,27 +134,25 @@ def runs_so_far(
     error, as when training into it; so is a grid of which no run has been evaluated yet.
     """
     runs_dir = Path(runs_dir)
-    rows = []
-    for cfg in configs:
-        name = run_name(cfg.game, cfg.model, cfg.tag, cfg.seed)
-        path = runs_dir / name
-        evaluated_to = 0
-        if (path / "config.json").exists():
-            check_same_config(path, cfg)
-            evals_file = path / "evals.csv"
-            if evals_file.exists() and evals_file.stat().st_size:
-                evaluated_to = int(pd.read_csv(evals_file)["step"].max())
-        rows.append({"run": name, "game": cfg.game, "model": cfg.model, "seed": cfg.seed,
-                     "budget": cfg.total_steps, "evaluated_to": evaluated_to,
-                     "finished": run_finished(path, cfg)})  # fmt: skip
-    status = pd.DataFrame(rows)
+    names = [run_name(c.game, c.model, c.tag, c.seed) for c in configs]
+    for cfg, name in zip(configs, names, strict=True):
+        if (runs_dir / name / "config.json").exists():
+            check_same_config(runs_dir / name, cfg)
+    evals = load_runs(runs_dir)
+    evals = evals[evals["run"].isin(names)].reset_index(drop=True) if len(evals) else evals
+    reached = evals.groupby("run")["step"].max() if len(evals) else pd.Series(dtype=int)
+    status = pd.DataFrame(
+        {"run": names, "game": [c.game for c in configs], "model": [c.model for c in configs],
+         "seed": [c.seed for c in configs], "budget": [c.total_steps for c in configs],
+         "evaluated_to": [int(reached.get(n, 0)) for n in names],
+         "finished": [run_finished(runs_dir / n, c) for n, c in zip(names, configs, strict=True)]}
+    )  # fmt: skip
     if not (status["evaluated_to"] > 0).any():
         raise ValueError(
             f"no run of these {len(configs)} configs has been evaluated yet in {runs_dir}: "
             "train them (train_missing=True) or wait for the sweep's first evaluations"
         )
-    evals = load_runs(runs_dir)
-    return evals[evals["run"].isin(set(status["run"]))].reset_index(drop=True), status
+    return evals, status
 
 
 def _label(row: Any) -> str:
