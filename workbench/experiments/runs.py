@@ -63,6 +63,14 @@ def _atomic_write_bytes(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def _rows_up_to(data: bytes, step: int) -> bytes:
+    """A CSV log's header and its rows whose `step` is at most `step`, each line as it was."""
+    lines = data.decode().splitlines(keepends=True)
+    column = next(csv.reader(lines[:1])).index("step")
+    kept = [row for row in lines[1:] if float(next(csv.reader([row]))[column]) <= step]
+    return "".join(lines[:1] + kept).encode()
+
+
 def _create_exclusive(path: Path, data: bytes) -> bool:
     """Create `path` whole with `data` unless it exists; False when another process got there first.
 
@@ -132,12 +140,15 @@ class RunDir:
             writer.writerows(rows)
 
     def truncate_logs(self, step: int) -> None:
-        """Drop log rows after `step` (written by a run killed after its last checkpoint)."""
+        """Drop log rows after `step` (written by a run killed after its last checkpoint).
+
+        The rows kept stay byte for byte as written, so a resumed run's logs read exactly as an
+        uninterrupted run's (no re-formatted numbers, one line ending throughout).
+        """
         for log in LOGS:
             path = self.path / log
             if path.exists() and path.stat().st_size:
-                df = pd.read_csv(path)
-                df[df["step"] <= step].to_csv(path, index=False)
+                _atomic_write_bytes(path, _rows_up_to(path.read_bytes(), step))
 
     def read(self, log: str) -> pd.DataFrame:
         """A CSV log as a DataFrame (empty when not written yet)."""
