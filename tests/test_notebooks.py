@@ -84,9 +84,10 @@ def test_model_size_notebook_runs_in_a_real_kernel(tmp_path: Path) -> None:
     assert not drawn.failed, drawn.failed
     progress = pd.read_csv(tmp_path / "drawn" / "smoke" / "tables" / "training_progress.csv")
     assert list(progress["finished"]) == [True, True, True, False]
-    assert "not evaluated yet, left out: Breakout resnet14 s0" in (
-        tmp_path / "drawn" / "smoke" / "index.md"
-    ).read_text()
+    assert (
+        "not evaluated yet, left out: Breakout resnet14 s0"
+        in (tmp_path / "drawn" / "smoke" / "index.md").read_text()
+    )
     assert not (tmp_path / "runs" / "Breakout__resnet14__a2c-smoke__s0").exists()
 
 
