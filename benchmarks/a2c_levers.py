@@ -76,11 +76,12 @@ def time_nn(models: list[str], updates: int, repeats: int) -> dict:
     return out
 
 
-def loop_rate(steps: int, env: dict) -> float:
-    """`ours` vanilla steps/s in a fresh interpreter with extra environment variables."""
+def loop_rate(steps: int, env: dict, side: str = "ours", model: str = "vanilla") -> float:
+    """A `train_throughput.py` side's steps/s in a fresh interpreter with extra environment
+    variables (by default `ours`, vanilla: the whole training loop)."""
     out = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "train_throughput.py"), "--side", "ours",
-         "--model", "vanilla", "--steps", str(steps)],
+        [sys.executable, str(ROOT / "benchmarks" / "train_throughput.py"), "--side", side,
+         "--model", model, "--steps", str(steps)],
         capture_output=True, text=True, cwd=ROOT, env={**os.environ, **env},
     )  # fmt: skip
     if out.returncode:
@@ -88,13 +89,16 @@ def loop_rate(steps: int, env: dict) -> float:
     return json.loads(out.stdout.strip().splitlines()[-1])["steps_per_s"]
 
 
-def time_variants(steps: int, repeats: int, variants: dict[str, dict]) -> dict:
-    """Loop steps/s per variant (its extra environment variables), interleaved fresh runs."""
+def time_variants(
+    steps: int, repeats: int, variants: dict[str, dict], side: str = "ours", model: str = "vanilla"
+) -> dict:
+    """A side's steps/s per variant (its extra environment variables), interleaved fresh runs."""
     samples: dict = {k: [] for k in variants}
     for r in range(repeats):
         for name, env in variants.items():
-            samples[name].append(loop_rate(steps, env))
-            print(f"repeat {r}: loop {name:12s} {samples[name][-1]:7.0f} steps/s", flush=True)
+            samples[name].append(loop_rate(steps, env, side, model))
+            rate = samples[name][-1]
+            print(f"repeat {r}: {side} {model} {name:12s} {rate:7.0f} steps/s", flush=True)
     return {"steps_per_s": {k: [round(x, 1) for x in v] for k, v in samples.items()},
             "median": {k: round(statistics.median(v), 1) for k, v in samples.items()}}  # fmt: skip
 
