@@ -12,7 +12,12 @@ from run_weights import run_weights, same_weights
 
 from workbench.cli import main
 from workbench.config import A2CConfig
-from workbench.experiments.runs import CheckpointError, load_checkpoint_file, load_runs
+from workbench.experiments.runs import (
+    CheckpointError,
+    RunDir,
+    load_checkpoint_file,
+    load_runs,
+)
 from workbench.rl.a2c import TrainingDiverged, train
 
 SMALL = {
@@ -90,6 +95,17 @@ def test_resume_equals_uninterrupted(reference_run: Path, tmp_path: Path) -> Non
 
     assert without_rate(path) == without_rate(reference_run)
     assert pd.read_csv(path / "metrics.csv")["step"].max() == 640
+
+
+def test_truncated_logs_keep_their_records_as_written(tmp_path: Path) -> None:
+    run = RunDir(tmp_path / "run", A2CConfig(**SMALL))
+    rows = [{"step": 80, "warning": "first,\nover two lines"}, {"step": 160, "warning": "late"}]
+    run.append("warnings.csv", rows)
+    written = (run.path / "warnings.csv").read_bytes()
+    run.truncate_logs(80)
+    kept = (run.path / "warnings.csv").read_bytes()
+    assert kept == written[: written.index(b"160,")]
+    assert run.read("warnings.csv").to_dict("records") == rows[:1]
 
 
 def test_corrupted_checkpoint_is_refused(reference_run: Path, tmp_path: Path) -> None:

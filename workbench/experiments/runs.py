@@ -64,11 +64,28 @@ def _atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 def _rows_up_to(data: bytes, step: int) -> bytes:
-    """A CSV log's header and its rows whose `step` is at most `step`, each line as it was."""
-    lines = data.decode().splitlines(keepends=True)
-    column = next(csv.reader(lines[:1])).index("step")
-    kept = [row for row in lines[1:] if float(next(csv.reader([row]))[column]) <= step]
-    return "".join(lines[:1] + kept).encode()
+    """A CSV log's header and its records whose `step` is at most `step`, each as its text was
+    (a quoted field may span lines, e.g. a warning's message)."""
+    taken: list[str] = []
+
+    def lines() -> Iterator[str]:
+        for line in io.StringIO(data.decode(), newline=""):
+            taken.append(line)
+            yield line
+
+    def text() -> str:
+        out = "".join(taken)
+        taken.clear()
+        return out
+
+    reader = csv.reader(lines())
+    column = next(reader).index("step")
+    kept = [text()]
+    for record in reader:
+        raw = text()
+        if float(record[column]) <= step:
+            kept.append(raw)
+    return "".join(kept).encode()
 
 
 def _create_exclusive(path: Path, data: bytes) -> bool:
