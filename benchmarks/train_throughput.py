@@ -6,8 +6,11 @@ Sides (each in its own subprocess, interleaved over repeats; median reported):
   env_only  preprocessed Breakout stepping with random actions, 16 envs, our default backend
   nn_only   the network work of one A2C update, no env: 5 acting forwards on 16 frames +
             forward/backward/RMSProp step on 80 frames; reported as agent steps/s
-Each side reports its peak RSS. With --device cuda the networks of ours, sb3 and nn_only run on
-the GPU (env stepping stays on the CPU) and the report is train_throughput_cuda.{md,json}. Usage:
+Each side reports its peak RSS. ours and nn_only run as the workbench sets up a process (glibc
+malloc tuned, libgomp's idle spin shortened: workbench.rl.allocator, workbench.openmp); sb3 runs
+as it comes (WORKBENCH_OMP_SPIN=libgomp). With --device cuda the networks of ours, sb3 and
+nn_only run on the GPU (env stepping stays on the CPU) and the report is
+train_throughput_cuda.{md,json}. Usage:
   python benchmarks/train_throughput.py [--steps 16000] [--repeats 2] [--models vanilla resnet20]
                                         [--device cpu|cuda]
 """
@@ -148,6 +151,10 @@ def serial_bound(env_rate: float, nn_rate: float) -> float:
     return 1.0 / (1.0 / env_rate + 1.0 / nn_rate)
 
 
+SIDE_ENV = {"sb3": {"WORKBENCH_OMP_SPIN": "libgomp"}}
+"""Extra environment variables per side: SB3 keeps libgomp's own idle spin, as it comes."""
+
+
 def run_side(side: str, model: str, steps: int, device: str = "cpu") -> dict:
     """Run one side in a fresh interpreter; return its rate and peak RSS."""
     out = subprocess.run(
@@ -155,7 +162,7 @@ def run_side(side: str, model: str, steps: int, device: str = "cpu") -> dict:
         capture_output=True,
         text=True,
         cwd=ROOT,
-        env={**os.environ, "WORKBENCH_DEVICE": device},
+        env={**os.environ, "WORKBENCH_DEVICE": device, **SIDE_ENV.get(side, {})},
     )
     if out.returncode:
         raise RuntimeError(f"{side}/{model} failed:\n{out.stderr[-3000:]}")
@@ -265,6 +272,10 @@ def main() -> None:
         "(`env_overlap.md`). Our loop keeps the acting forwards' graphs and skips the second "
         "forward, so it does less network work than nn_only and can pass this bound where the "
         "network dominates (resnet20).",
+        "",
+        "ours and nn_only run as the workbench sets up a process: glibc malloc tuned "
+        "(`malloc_lever.md`) and libgomp's idle spin shortened to GOMP_SPINCOUNT=30000 "
+        "(`omp_wait_lever.md`); sb3 runs as it comes (libgomp's default spin, glibc's malloc).",
     ]
     (args.out / f"train_throughput{suffix}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
