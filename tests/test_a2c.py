@@ -53,6 +53,7 @@ def test_run_folder_contents(reference_run: Path) -> None:
         assert (reference_run / name).exists(), name
     env = json.loads((reference_run / "env.json").read_text())
     assert env["packages"]["torch"] and "commit" in env["git"]
+    assert env["process"]["torch_threads"] >= 1 and "GOMP_SPINCOUNT" in env["process"]
     evals = pd.read_csv(reference_run / "evals.csv")
     assert list(evals["step"]) == [640] and evals.loc[0, "episodes"] == 2
     metrics = pd.read_csv(reference_run / "metrics.csv")

@@ -54,8 +54,24 @@ def environment_info(root: str | Path = ".") -> dict:
         "cpu": cpu_model(),
         **_training_device(),
         "packages": package_versions(),
+        "process": process_settings(),
         "git": git_commit(root),
     }
+
+
+PROCESS_VARIABLES = (
+    "OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "WORKBENCH_OMP_SPIN",
+    "WORKBENCH_MALLOC", "WORKBENCH_CHANNELS_LAST", "WORKBENCH_DEVICE",
+)  # fmt: skip
+"""Environment variables that change how fast (not what) a run computes."""
+
+
+def process_settings() -> dict:
+    """torch's thread count and the speed-related variables this process runs with (unset: None)."""
+    import torch
+
+    return {"torch_threads": torch.get_num_threads(),
+            **{k: os.environ.get(k) for k in PROCESS_VARIABLES}}  # fmt: skip
 
 
 def cpu_model() -> str:
