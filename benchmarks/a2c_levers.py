@@ -76,13 +76,17 @@ def time_nn(models: list[str], updates: int, repeats: int) -> dict:
     return out
 
 
-def loop_rate(steps: int, env: dict, side: str = "ours", model: str = "vanilla") -> float:
+def loop_rate(
+    steps: int, env: dict, side: str = "ours", model: str = "vanilla", base: dict | None = None
+) -> float:
     """A `train_throughput.py` side's steps/s in a fresh interpreter with extra environment
-    variables (by default `ours`, vanilla: the whole training loop)."""
+    variables over `base` (default: this process's) (by default `ours`, vanilla: the whole
+    training loop)."""
     out = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "train_throughput.py"), "--side", side,
          "--model", model, "--steps", str(steps)],
-        capture_output=True, text=True, cwd=ROOT, env={**os.environ, **env},
+        capture_output=True, text=True, cwd=ROOT,
+        env={**(os.environ if base is None else base), **env},
     )  # fmt: skip
     if out.returncode:
         raise RuntimeError(out.stderr[-3000:])
@@ -90,13 +94,19 @@ def loop_rate(steps: int, env: dict, side: str = "ours", model: str = "vanilla")
 
 
 def time_variants(
-    steps: int, repeats: int, variants: dict[str, dict], side: str = "ours", model: str = "vanilla"
+    steps: int,
+    repeats: int,
+    variants: dict[str, dict],
+    side: str = "ours",
+    model: str = "vanilla",
+    base: dict | None = None,
 ) -> dict:
-    """A side's steps/s per variant (its extra environment variables), interleaved fresh runs."""
+    """A side's steps/s per variant (its extra environment variables over `base`), interleaved
+    fresh runs."""
     samples: dict = {k: [] for k in variants}
     for r in range(repeats):
         for name, env in variants.items():
-            samples[name].append(loop_rate(steps, env, side, model))
+            samples[name].append(loop_rate(steps, env, side, model, base))
             rate = samples[name][-1]
             print(f"repeat {r}: {side} {model} {name:12s} {rate:7.0f} steps/s", flush=True)
     return {"steps_per_s": {k: [round(x, 1) for x in v] for k, v in samples.items()},

@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import workbench  # noqa: F401 (its process set-up: loaded before torch, as a notebook or the CLI does)
+
 ROOT = Path(__file__).resolve().parents[1]
-SETTINGS = {"libgomp": {"WORKBENCH_OMP_SPIN": "libgomp"}, "short": {"WORKBENCH_OMP_SPIN": "short"}}
+SETTINGS = {"libgomp": {}, "short": {"WORKBENCH_OMP_SPIN": "short"}}
+"""Variables per setting over workbench.openmp.libgomp_environ() (no wait setting, opted out)."""
 MODES = ("alone", "sleep", "nn")
 NUM_ENVS, ROLLOUT = 16, 5
 
@@ -31,7 +33,6 @@ def measure(updates: int, repeats: int) -> dict[str, list[float]]:
     import numpy as np
     import torch
 
-    import workbench  # noqa: F401 (its process set-up, before torch runs anything)
     from workbench.envs import make_atari_env
     from workbench.models import create_agent
     from workbench.rl.allocator import tune_malloc
@@ -92,13 +93,14 @@ def main() -> None:
         print(json.dumps(measure(args.updates, args.repeats)))
         return
     from workbench.experiments.provenance import environment_info
+    from workbench.openmp import libgomp_environ
 
-    results = {}
+    base, results = libgomp_environ(), {}
     for name, extra in SETTINGS.items():
         out = subprocess.run(
             [sys.executable, __file__, "--child", "--updates", str(args.updates),
              "--repeats", str(args.repeats)],
-            capture_output=True, text=True, check=True, cwd=ROOT, env={**os.environ, **extra},
+            capture_output=True, text=True, check=True, cwd=ROOT, env={**base, **extra},
         )  # fmt: skip
         rates = json.loads(out.stdout.strip().splitlines()[-1])
         results[name] = {"env_steps_per_s": rates,

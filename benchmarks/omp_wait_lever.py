@@ -21,14 +21,15 @@ from a2c_levers import ratio, time_variants
 
 ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = {
-    "default": {"WORKBENCH_OMP_SPIN": "libgomp"},
+    "default": {},
     "spin-3k": {"GOMP_SPINCOUNT": "3000"},
     "spin-10k": {"GOMP_SPINCOUNT": "10000"},
     "spin-30k": {"GOMP_SPINCOUNT": "30000"},
     "passive": {"OMP_WAIT_POLICY": "PASSIVE"},
 }
-"""Extra environment variables per variant. `default` is libgomp's own spin, which `import
-workbench` otherwise shortens to spin-30k (workbench.openmp)."""
+"""Environment variables per variant, over a base with no wait setting and the workbench's own
+opted out (workbench.openmp.libgomp_environ): `default` is libgomp's own spin, which `import
+workbench` otherwise shortens to spin-30k."""
 SIDES = ("ours", "nn_only")
 SLOW = {"vanilla": 1, "resnet20": 8}
 """Steps divisor per model, so each run takes about as long (resnet20 trains ~8x slower)."""
@@ -46,7 +47,7 @@ def render(result: dict) -> str:
         f"{result['repeats']} interleaved repeats; `ours` is the whole A2C loop, `nn_only` its "
         f"network work without envs; {env['cpu_count']} CPUs ({env['cpu']}), 2 torch threads, "
         f"torch {env['packages']['torch']}. Variants: "
-        + "; ".join(f"`{n}` {' '.join(f'{k}={v}' for k, v in VARIANTS[n].items())}"
+        + "; ".join(f"`{n}` {' '.join(f'{k}={v}' for k, v in VARIANTS[n].items()) or 'as is'}"
                     for n in names)
         + f". Command: `{result['command']}`",
         "",
@@ -81,13 +82,15 @@ def main() -> None:
     if "default" not in args.variants:
         parser.error("--variants must include default (the ratios' baseline)")
     from workbench.experiments.provenance import environment_info
+    from workbench.openmp import libgomp_environ
 
+    base = libgomp_environ()
     variants = {n: VARIANTS[n] for n in args.variants}
     rows = []
     for model in args.models:
         steps = max(800, args.steps // SLOW[model])
         for side in SIDES:
-            runs = time_variants(steps, args.repeats, variants, side, model)
+            runs = time_variants(steps, args.repeats, variants, side, model, base)
             over = {n: ratio(runs, n, "default") for n in variants if n != "default"}
             rows.append({"model": model, "side": side, "steps": steps, **runs,
                          "over_default": over})  # fmt: skip

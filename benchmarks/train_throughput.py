@@ -151,18 +151,19 @@ def serial_bound(env_rate: float, nn_rate: float) -> float:
     return 1.0 / (1.0 / env_rate + 1.0 / nn_rate)
 
 
-SIDE_ENV = {"sb3": {"WORKBENCH_OMP_SPIN": "libgomp"}}
-"""Extra environment variables per side: SB3 keeps libgomp's own idle spin, as it comes."""
-
-
 def run_side(side: str, model: str, steps: int, device: str = "cpu") -> dict:
-    """Run one side in a fresh interpreter; return its rate and peak RSS."""
+    """Run one side in a fresh interpreter; return its rate and peak RSS. SB3 runs with
+    libgomp's own wait settings, as it comes; the others with this process's environment, whose
+    `import workbench` shortened the spin."""
+    from workbench.openmp import libgomp_environ
+
+    base = libgomp_environ() if side == "sb3" else dict(os.environ)
     out = subprocess.run(
         [sys.executable, __file__, "--side", side, "--model", model, "--steps", str(steps)],
         capture_output=True,
         text=True,
         cwd=ROOT,
-        env={**os.environ, "WORKBENCH_DEVICE": device, **SIDE_ENV.get(side, {})},
+        env={**base, "WORKBENCH_DEVICE": device},
     )
     if out.returncode:
         raise RuntimeError(f"{side}/{model} failed:\n{out.stderr[-3000:]}")

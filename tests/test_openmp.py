@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from workbench.openmp import SHORT_SPINCOUNT, SPIN_VARIABLE, shorten_omp_spin
+from workbench.openmp import SHORT_SPINCOUNT, SPIN_VARIABLE, libgomp_environ, shorten_omp_spin
 
 
 def test_sets_the_spin_count_when_nothing_is_set() -> None:
@@ -54,3 +54,10 @@ def test_libgomp_reads_the_short_spin_when_workbench_loads_first() -> None:
     assert _libgomp_spin("import workbench, torch") == str(SHORT_SPINCOUNT)
     assert _libgomp_spin("import workbench, torch", **{SPIN_VARIABLE: "libgomp"}) == "300000"
     assert _libgomp_spin("import torch, workbench") == "300000"
+
+
+def test_a_baseline_child_drops_the_inherited_spin() -> None:
+    environ = {"PATH": "/bin", "GOMP_SPINCOUNT": "30000", "OMP_WAIT_POLICY": "PASSIVE"}
+    assert libgomp_environ(environ) == {"PATH": "/bin", SPIN_VARIABLE: "libgomp"}
+    child = libgomp_environ(environ)
+    assert not shorten_omp_spin(child, torch_loaded=False) and "GOMP_SPINCOUNT" not in child

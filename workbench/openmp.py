@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 
 SPIN_VARIABLE = "WORKBENCH_OMP_SPIN"
 """`short` (the default): set GOMP_SPINCOUNT to SHORT_SPINCOUNT; `libgomp`: leave libgomp's own."""
@@ -38,3 +38,12 @@ def shorten_omp_spin(
         return False
     environ["GOMP_SPINCOUNT"] = str(SHORT_SPINCOUNT)
     return True
+
+
+def libgomp_environ(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """A copy of `environ` for a child process that runs libgomp's own wait settings: no spin
+    count or wait policy (the workbench's, once set, is inherited by every child) and the
+    workbench's opted out. Benchmarks start their baselines and variants from it."""
+    environ = os.environ if environ is None else environ
+    clean = {k: v for k, v in environ.items() if k not in USER_SETTINGS}
+    return {**clean, SPIN_VARIABLE: "libgomp"}
