@@ -5,9 +5,10 @@ libgomp's default, milliseconds on a 2.4 GHz core. In a training loop the next t
 env step, whose envpool workers then share the cores with spinning threads: envpool stepped 0.78x
 as fast right after the network work as after a sleep, 1.01x with 30,000 spins
 (benchmarks/env_step_in_loop.py). 30,000 spins keep the short gaps between a network's ops
-spinning and let the threads sleep during env steps: the vanilla A2C loop ran 1.10x faster on 2 cores and the network-only and
-ResNet-20 rates held (benchmarks/omp_wait_lever.py). libgomp reads its settings once, when torch
-loads it, so this runs on `import workbench` and only while torch is not imported yet.
+spinning and let the threads sleep during env steps: the vanilla A2C loop ran 1.10x faster on
+2 cores and the network-only and ResNet-20 rates held (benchmarks/omp_wait_lever.py). libgomp
+reads its settings once, when torch loads it, so this runs on `import workbench` and only while
+torch is not imported yet.
 """
 
 from __future__ import annotations
