@@ -224,7 +224,8 @@ def main() -> None:
         ratios[model] = {
             "ours_over_lower_ceiling": round(ours / min(env, nn), 3),
             # a synchronous A2C steps the envs, then runs the network: the two rates in series
-            # (ours does less network work than nn_only, so it may pass this)
+            # (ours keeps the acting graphs instead of a second forward: it may pass this where
+            # that is less network work, as on resnet20)
             "serial_bound_over_lower_ceiling": round(serial_bound(env, nn) / min(env, nn), 3),
             "ours_over_serial_bound": round(ours / serial_bound(env, nn), 3),
         }
@@ -271,8 +272,8 @@ def main() -> None:
         "(no-grad acting forwards, then forward and backward over the rollout) taking turns, as "
         "in a synchronous A2C; overlapping the two phases did not pay on 2 cores "
         "(`env_overlap.md`). Our loop keeps the acting forwards' graphs and skips the second "
-        "forward, so it does less network work than nn_only and can pass this bound where the "
-        "network dominates (resnet20).",
+        "forward: less network work than nn_only on resnet20, so it can pass this bound there, "
+        "and about 8% more on the Nature CNN (`a2c_levers.md`).",
         "",
         "ours and nn_only run as the workbench sets up a process: glibc malloc tuned "
         "(`malloc_lever.md`) and libgomp's idle spin shortened to GOMP_SPINCOUNT=30000 "
