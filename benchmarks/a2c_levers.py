@@ -137,7 +137,7 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=["vanilla", "resnet20"])
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "benchmarks")
     args = parser.parse_args()
-    from workbench.experiments.provenance import environment_info
+    from workbench.runs.provenance import environment_info
 
     nn = time_nn(args.models, args.updates, args.repeats)
     print(json.dumps(nn, indent=1), flush=True)

@@ -83,8 +83,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "benchmarks")
     args = parser.parse_args()
 
-    from workbench.experiments.provenance import environment_info
     from workbench.models import create_agent
+    from workbench.runs.provenance import environment_info
 
     torch.manual_seed(0)
     act = actor(create_agent("vanilla", 4).eval(), torch.Generator().manual_seed(0))

@@ -92,8 +92,8 @@ def main() -> None:
     if args.child:
         print(json.dumps(measure(args.updates, args.repeats)))
         return
-    from workbench.experiments.provenance import environment_info
     from workbench.openmp import libgomp_environ
+    from workbench.runs.provenance import environment_info
 
     base, results = libgomp_environ(), {}
     for name, extra in SETTINGS.items():

@@ -41,8 +41,8 @@ def say(message: str) -> None:
 
 def laptop_search(method: str, long_steps: int = 0):
     """The plan of notebook 06 at `laptop` and one of its search configs (or the long SPOS)."""
-    from workbench.experiments.presets import get_preset
     from workbench.oneshot.study import oneshot_plan, search_config
+    from workbench.presets import get_preset
 
     plan = oneshot_plan(get_preset("laptop").for_study("oneshot"))
     cfg = search_config(plan, SPACE, GAME, method, SEED)
@@ -56,8 +56,8 @@ def laptop_search(method: str, long_steps: int = 0):
 
 def child(method: str, runs: Path, long_steps: int) -> None:
     """One search process: train (resuming), then rank the plan's candidates."""
-    from workbench.experiments.runs import run_name
     from workbench.oneshot.search import search_proxy, train_oneshot
+    from workbench.runs.folder import run_name
 
     plan, cfg = laptop_search(method, long_steps)
     path = runs / run_name(GAME, cfg.model, cfg.tag, cfg.seed)

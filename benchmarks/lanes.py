@@ -31,7 +31,8 @@ TRAIN = """
 import sys
 from workbench.config import A2CConfig
 from workbench.rl.a2c import train
-from workbench.rl.ppo import PPOConfig, train_ppo
+from workbench.config import PPOConfig
+from workbench.rl.ppo import train_ppo
 algo, model, steps, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 common = dict(game="Breakout", model=model, total_steps=steps, eval_interval=steps,
               eval_episodes=1, checkpoint_interval=steps, log_interval=steps, tag="lanes")
@@ -69,7 +70,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "benchmarks")
     args = parser.parse_args()
 
-    from workbench.experiments.provenance import environment_info
+    from workbench.runs.provenance import environment_info
 
     rows = []
     for algo in args.algo:

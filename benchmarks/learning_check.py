@@ -54,9 +54,9 @@ class RandomAgent(nn.Module):
 
 
 def run_ours(algo: str, seed: int, steps: int, out: Path) -> dict:
-    from workbench.config import A2CConfig
+    from workbench.config import A2CConfig, PPOConfig
     from workbench.rl.a2c import train
-    from workbench.rl.ppo import PPOConfig, train_ppo
+    from workbench.rl.ppo import train_ppo
 
     common = dict(
         game=GAME, model="vanilla", total_steps=steps, seed=seed, eval_interval=steps,
@@ -164,7 +164,7 @@ SIDES = {"workbench": run_ours, "sb3": run_sb3, "random": run_random}
 def report(algo: str, results: list[dict], steps: int, out_dir: Path) -> None:
     import plotly.graph_objects as go
 
-    from workbench.experiments.provenance import environment_info
+    from workbench.runs.provenance import environment_info
 
     name = "learning_check" if algo == "a2c" else f"learning_check_{algo}"
 

@@ -24,7 +24,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=12_000)
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "benchmarks")
     args = parser.parse_args()
-    from workbench.experiments.provenance import environment_info
+    from workbench.runs.provenance import environment_info
 
     variants = {"system": {"WORKBENCH_MALLOC": "system"}, "tuned": {"WORKBENCH_MALLOC": "tuned"}}
     loop = time_variants(args.steps, args.repeats, variants)

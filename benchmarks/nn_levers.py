@@ -114,7 +114,7 @@ def main() -> None:
     parser.add_argument("--loop-steps", type=int, default=12_000, help="0: skip the loop")
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "benchmarks")
     args = parser.parse_args()
-    from workbench.experiments.provenance import environment_info
+    from workbench.runs.provenance import environment_info
 
     result = {
         "nn_per_update": time_sides(args.models, args.updates, args.repeats),

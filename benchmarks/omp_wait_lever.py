@@ -81,8 +81,8 @@ def main() -> None:
         return
     if "default" not in args.variants:
         parser.error("--variants must include default (the ratios' baseline)")
-    from workbench.experiments.provenance import environment_info
     from workbench.openmp import libgomp_environ
+    from workbench.runs.provenance import environment_info
 
     base = libgomp_environ()
     variants = {n: VARIANTS[n] for n in args.variants}

@@ -23,10 +23,10 @@ import pandas as pd
 import torch
 from interleaved import interleaved_seconds
 
-from workbench.experiments.provenance import environment_info
 from workbench.nas.cost import op_macs_table
 from workbench.nas.ops import build_op
 from workbench.nas.space import get_space
+from workbench.runs.provenance import environment_info
 
 ROOT = Path(__file__).resolve().parents[1]
 NUM_ENVS, ROLLOUT = 16, 5

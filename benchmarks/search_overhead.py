@@ -31,9 +31,9 @@ from interleaved import interleaved_seconds
 from workbench.config import SearchConfig
 from workbench.models import ActorCritic, create_agent
 from workbench.nas.sampling import HardGumbelTopK, SampleResult
-from workbench.nas.search import Batch, SearchController
+from workbench.nas.search import make_search
 from workbench.nas.supernet import Supernet
-from workbench.rl.a2c import loss_kwargs
+from workbench.rl.engine import Batch, Plugin
 from workbench.rl.losses import a2c_loss
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,47 +53,43 @@ class ChosenPathOnly(HardGumbelTopK):
 
 
 def make_side(name: str):
-    """An iteration function for one side."""
+    """An iteration function for one side: A2C's update as the engine runs it, with the
+    search plug-in's hooks (none for ResNet-20)."""
     torch.manual_seed(0)
+    plugin: Plugin
     if name == "resnet20":
-        agent, search = create_agent("resnet20", ACTIONS), None
+        agent, plugin = create_agent("resnet20", ACTIONS), Plugin()
     else:
         agent = ActorCritic(Supernet("a2d"), ACTIONS)
         strategy = BILEVEL_SIDES.get(name, "one-level")
         sampler = "soft" if name.startswith("soft") else "hard"
         cfg = SearchConfig(sampler=sampler, top_k=2, strategy=strategy)
-        search = SearchController(cfg, agent)
+        plugin = make_search(cfg, agent, run=None)
         if name == "sampled child":
-            search.sampler = ChosenPathOnly(2)
-    weights = search.weight_parameters() if search else list(agent.parameters())
+            plugin.sampler = ChosenPathOnly(2)
+    weights = plugin.weight_parameters(agent)
     optimizer = torch.optim.RMSprop(weights, lr=1e-3, alpha=0.99, eps=1e-5)
     generator = torch.Generator().manual_seed(0)
     obs = torch.randint(0, 255, (ROLLOUT, NUM_ENVS, 4, 84, 84), dtype=torch.uint8)
     actions = torch.zeros(ROLLOUT * NUM_ENVS, dtype=torch.long)
     returns = torch.zeros(ROLLOUT * NUM_ENVS)
-    batch = Batch(obs.flatten(0, 1), actions, returns, None, None)  # train and validation
+    batch = Batch(obs.flatten(0, 1), actions, returns)  # train and validation
+    plugin.begin_segment(0)
 
     def iteration() -> None:
-        if search:
-            search.begin_update(0, generator)
+        plugin.begin_update(0, 0, generator)
         logits, values = [], []
         for t in range(ROLLOUT):
             lo, va = agent(obs[t])
-            if search:
-                search.record_sample()
+            plugin.on_forward()
             logits.append(lo)
             values.append(va)
         loss = a2c_loss(torch.cat(logits), torch.cat(values), actions, returns, entropy_coef=0.01)
-        one_level = search is not None and search.cfg.strategy == "one-level"
-        total = loss.total + (search.cost() if one_level else 0.0)
+        total = plugin.total_loss(loss.total)
         optimizer.zero_grad(set_to_none=True)
         total.backward()
         torch.nn.utils.clip_grad_norm_(weights, 0.5)
-        if one_level:
-            search.one_level_step()
-        elif search:
-            search.optimizer.zero_grad(set_to_none=True)
-            search.bilevel_step(batch, batch, xi=1e-3, seed=0, loss_kwargs=loss_kwargs(search.cfg))
+        plugin.after_backward(batch, 1e-3)  # bi-level: from the 2nd call on, an alpha step
         optimizer.step()
 
     return iteration

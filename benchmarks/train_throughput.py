@@ -78,7 +78,7 @@ def side_sb3(model: str, steps: int) -> float:
             self.marks.append((self.num_timesteps, time.perf_counter()))
             return True
 
-    from workbench.rl.device import train_device
+    from workbench.device import train_device
 
     clock = Clock()
     agent = make_sb3_a2c(make_sb3_env(seed=0), seed=0, device=str(train_device()))
@@ -109,9 +109,9 @@ def side_env_only(model: str, steps: int) -> float:
 def side_nn_only(model: str, steps: int) -> float:
     import torch
 
+    from workbench.device import train_device
     from workbench.models import create_agent
     from workbench.rl.allocator import tune_malloc
-    from workbench.rl.device import train_device
     from workbench.rl.losses import a2c_loss
 
     tune_malloc()  # the allocator `ours` trains with, so the ceiling is its own
@@ -185,9 +185,9 @@ def main() -> None:
         print(json.dumps({"steps_per_s": rate, "peak_rss_mb": peak_rss_mb()}))
         return
 
+    from workbench.device import device_info, train_device
     from workbench.envs.backends import available_backends
-    from workbench.experiments.provenance import environment_info
-    from workbench.rl.device import device_info, train_device
+    from workbench.runs.provenance import environment_info
 
     torch_device = train_device(args.device)
     device = device_info(torch_device)

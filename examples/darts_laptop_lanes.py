@@ -23,8 +23,8 @@ from workbench.darts.discretize import random_genotype
 from workbench.darts.genotype import Genotype
 from workbench.darts.search import read_cells, run_score
 from workbench.darts.study import _train, darts_plan, sequence_indices
-from workbench.experiments.presets import get_preset
-from workbench.experiments.runs import run_name
+from workbench.presets import get_preset
+from workbench.runs.folder import run_name
 
 torch.set_num_threads(1)
 lane = sys.argv[1]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from workbench.experiments.runs import load_checkpoint_file
+from workbench.runs.folder import load_checkpoint_file
 
 
 def run_weights(run: Path) -> dict[str, torch.Tensor]:

@@ -12,13 +12,13 @@ from run_weights import run_weights, same_weights
 
 from workbench.cli import main
 from workbench.config import A2CConfig
-from workbench.experiments.runs import (
+from workbench.rl.a2c import TrainingDiverged, train
+from workbench.runs.folder import (
     CheckpointError,
     RunDir,
     load_checkpoint_file,
     load_runs,
 )
-from workbench.rl.a2c import TrainingDiverged, train
 
 SMALL = {
     "game": "Breakout",
@@ -200,7 +200,7 @@ def test_two_trainers_of_one_run_train_it_once(tmp_path: Path) -> None:
 def test_checkpoint_verifies_at_every_point_of_a_killed_save(tmp_path: Path) -> None:
     import hashlib
 
-    from workbench.experiments.runs import RunDir
+    from workbench.runs.folder import RunDir
 
     run = RunDir(tmp_path / "run", A2CConfig(**SMALL))
     old = run.save_checkpoint({"step": 1})
@@ -221,7 +221,7 @@ def test_checkpoint_verifies_at_every_point_of_a_killed_save(tmp_path: Path) -> 
 def test_run_folders_opened_at_once_never_read_a_half_written_config(tmp_path: Path) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    from workbench.experiments.runs import RunDir
+    from workbench.runs.folder import RunDir
 
     cfg = A2CConfig(**SMALL)
     for attempt in range(30):
@@ -233,7 +233,7 @@ def test_run_folders_opened_at_once_never_read_a_half_written_config(tmp_path: P
 
 
 def test_reopening_a_finished_run_keeps_its_provenance(tmp_path: Path) -> None:
-    from workbench.experiments.runs import RunDir
+    from workbench.runs.folder import RunDir
 
     cfg = A2CConfig(**SMALL)
     RunDir(tmp_path / "run", cfg).mark_complete(cfg.total_steps)
@@ -246,7 +246,7 @@ def test_reopening_a_finished_run_keeps_its_provenance(tmp_path: Path) -> None:
 def test_a_run_finished_before_a_config_field_was_added_stays_finished(tmp_path: Path) -> None:
     import dataclasses
 
-    from workbench.experiments.runs import RunDir, run_finished
+    from workbench.runs.folder import RunDir, run_finished
 
     @dataclasses.dataclass
     class Before:
@@ -269,8 +269,8 @@ def test_run_status_tells_where_each_run_stands(
 ) -> None:
     import shutil
 
-    from workbench.experiments.runs import RunDir
     from workbench.experiments.status import run_status
+    from workbench.runs.folder import RunDir
 
     root = tmp_path / "runs"
     shutil.copytree(reference_run, root / "done")

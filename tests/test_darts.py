@@ -30,9 +30,6 @@ from workbench.darts.network import DartsCellNet, DartsSupernet
 from workbench.darts.ops import UnknownOpError, get_op_space
 from workbench.darts.search import build_darts_agent, read_alpha, read_cells, train_darts
 from workbench.darts.study import darts_plan, sequence_indices
-from workbench.experiments.presets import get_preset
-from workbench.experiments.runs import load_checkpoint_file
-from workbench.models import agent_from_state
 from workbench.names import UnknownNameError
 from workbench.papers import (
     RLDARTS_CLASSIC_SEARCH_SPACE_SIZE,
@@ -40,6 +37,9 @@ from workbench.papers import (
     RLDARTS_TABLE5A_PPO_CLASSIC,
     procgen_normalized_return,
 )
+from workbench.presets import get_preset
+from workbench.runs.folder import load_checkpoint_file
+from workbench.runs.kinds import agent_from_state
 from workbench.viz.darts import cell_figure
 
 CLASSIC, MICRO = get_op_space("classic"), get_op_space("micro")

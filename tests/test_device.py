@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from workbench.experiments.provenance import environment_info
-from workbench.rl.device import DEVICE_VARIABLE, device_info, module_device, train_device
+from workbench.device import DEVICE_VARIABLE, device_info, module_device, train_device
+from workbench.runs.provenance import environment_info
 
 
 def test_the_cpu_is_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -48,7 +48,8 @@ def test_module_device_and_info() -> None:
 def test_a_run_on_a_missing_gpu_fails_before_training(
     tmp_path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from workbench.rl.ppo import PPOConfig, train_ppo
+    from workbench.config import PPOConfig
+    from workbench.rl.ppo import train_ppo
 
     monkeypatch.setenv(DEVICE_VARIABLE, "cuda")
     cfg = PPOConfig(game="Breakout", total_steps=64, num_envs=2, rollout_length=32,

@@ -11,7 +11,6 @@ import pytest
 import torch
 
 from workbench.config import DISTILL_ARMS, A2CConfig
-from workbench.experiments.runs import CheckpointError, load_checkpoint_file
 from workbench.models import create_agent
 from workbench.names import UnknownNameError
 from workbench.rl.a2c import train
@@ -21,6 +20,7 @@ from workbench.rl.distillation import (
     distillation_loss,
 )
 from workbench.rl.teacher import TeacherMismatch, export_teacher, load_teacher
+from workbench.runs.folder import CheckpointError, load_checkpoint_file
 
 TINY = {
     "game": "Breakout",
@@ -204,8 +204,8 @@ def test_missing_and_corrupt_teachers_are_clear(teacher_run: Path, tmp_path: Pat
 
 # --- the ablation table and the study budgets ---------------------------------------------------
 def test_distillation_table_aggregates_seeds_and_puts_paper_beside() -> None:
-    from workbench.experiments.presets import get_preset
     from workbench.experiments.training_grid import distillation_configs
+    from workbench.presets import get_preset
     from workbench.viz.tables import distillation_table
 
     rows = []

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import torch
 
-from workbench.experiments.runs import CheckpointError, load_checkpoint_file
+from workbench.config import PPOConfig
 from workbench.models import ActorCritic, create_model
 from workbench.models.profile import count_params
 from workbench.oneshot.cli import main_sweep_space
@@ -38,7 +38,8 @@ from workbench.oneshot.spaces import (
 from workbench.oneshot.spos import UniformPaths
 from workbench.oneshot.study import candidate_archs, enas_child_schedule
 from workbench.oneshot.tabular import TabularError, load_tabular, run_metrics
-from workbench.rl.ppo import PPOConfig, Rollout, ppo_update
+from workbench.rl.ppo import Rollout, ppo_update
+from workbench.runs.folder import CheckpointError, load_checkpoint_file
 
 # --- the spaces -----------------------------------------------------------------------------
 
@@ -144,7 +145,7 @@ def test_a_spos_step_changes_the_sampled_path_and_only_it() -> None:
     optimizer = torch.optim.Adam(agent.parameters(), lr=1e-3, eps=1e-5)
     schedule = UniformPaths(supernet)
     generator = torch.Generator().manual_seed(3)
-    schedule.begin_update(0, generator)
+    schedule.begin_update(0, 0, generator)
     path = get_space(1).choices(supernet.arch)
     before = _snapshot(supernet)
     ppo_update(agent, optimizer, _rollout(4), cfg, generator)
@@ -178,7 +179,7 @@ def test_uniform_paths_cover_the_space_reproducibly() -> None:
         gen = torch.Generator().manual_seed(seed)
         out = []
         for u in range(2500):
-            schedule.begin_update(u, gen)
+            schedule.begin_update(u, u, gen)
             out.append(schedule.supernet.arch)
         return out
 
@@ -243,7 +244,7 @@ def test_controller_steps_after_its_children() -> None:
     before = _snapshot(schedule.controller)
     rows = []
     for update, games in enumerate([[1.0], [3.0], [], [], [6.0], [], [], [8.0]]):
-        schedule.begin_update(update, gen)
+        schedule.begin_update(update, update, gen)
         assert supernet.arch == schedule.child
         rows += schedule.end_update(update + 1, games, gen)
     assert [r["step"] for r in rows] == [2, 4, 6, 8]

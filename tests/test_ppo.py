@@ -12,11 +12,12 @@ import pytest
 import torch
 from run_weights import run_weights, same_weights
 
-from workbench.experiments.runs import load_checkpoint_file
+from workbench.config import PPOConfig
 from workbench.rl.a2c import TrainingDiverged
 from workbench.rl.gae import gae
 from workbench.rl.losses import nstep_returns
-from workbench.rl.ppo import PPOConfig, cosine_lr, learning_rate, ppo_loss, train_ppo
+from workbench.rl.ppo import cosine_lr, learning_rate, ppo_loss, train_ppo
+from workbench.runs.folder import load_checkpoint_file
 
 # 2 envs x 32 steps per update, 4 updates, a checkpoint every 2 updates: 256 Breakout steps
 SMALL = {

@@ -11,11 +11,11 @@ import torch
 
 from workbench.cli import main
 from workbench.config import A2CConfig, SearchConfig
-from workbench.experiments.runs import load_checkpoint_file
 from workbench.nas.bilevel import darts_alpha_grad
 from workbench.nas.cost import arch_macs
 from workbench.nas.space import cheapest_arch, load_arch
 from workbench.rl.a2c import train
+from workbench.runs.folder import load_checkpoint_file
 
 TINY = {
     "game": "Breakout",

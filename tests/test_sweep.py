@@ -19,7 +19,6 @@ from run_weights import run_weights, same_weights
 
 from workbench.config import A2CConfig, SearchConfig
 from workbench.experiments.grid import GridError, load_grid, parse_grid
-from workbench.experiments.runs import CheckpointError
 from workbench.experiments.sweep import (
     SweepError,
     checkpoint_step,
@@ -27,6 +26,7 @@ from workbench.experiments.sweep import (
     read_attempts,
     run_sweep,
 )
+from workbench.runs.folder import CheckpointError
 
 TINY = {
     "total_steps": 80,
@@ -119,8 +119,8 @@ def test_grid_expands_jobs_games_models_seeds_arms() -> None:
 
 @pytest.mark.parametrize("preset", ["smoke", "laptop"])
 def test_distillation_study_grid_trains_the_runs_notebook_02_reads(preset: str) -> None:
-    from workbench.experiments.presets import get_preset
     from workbench.experiments.training_grid import distillation_configs
+    from workbench.presets import get_preset
 
     arms = ["none", "actor", "actor+reuse-critic", "actor+critic"]
     grid = parse_grid({"job": "train", "preset": preset, "study": "distillation",
@@ -292,9 +292,9 @@ def test_threads_are_pinned_per_trial(local_runs: Path) -> None:
 def test_split_finished_keeps_only_finished_runs_of_the_same_config(tmp_path: Path) -> None:
     from dataclasses import replace
 
-    from workbench.experiments.presets import get_preset
-    from workbench.experiments.runs import RunDir, run_name
     from workbench.experiments.training_grid import distillation_configs, split_finished
+    from workbench.presets import get_preset
+    from workbench.runs.folder import RunDir, run_name
 
     budget = get_preset("smoke").for_study("distillation")
     configs = distillation_configs(budget, ["Breakout"], ["vanilla"], ["none", "actor"], [0, 1])
@@ -310,9 +310,9 @@ def test_split_finished_keeps_only_finished_runs_of_the_same_config(tmp_path: Pa
 def test_runs_so_far_draws_unfinished_runs_to_their_last_evaluation(tmp_path: Path) -> None:
     from dataclasses import replace
 
-    from workbench.experiments.presets import get_preset
-    from workbench.experiments.runs import RunDir, run_name
     from workbench.experiments.training_grid import preset_configs, progress_note, runs_so_far
+    from workbench.presets import get_preset
+    from workbench.runs.folder import RunDir, run_name
     from workbench.viz.tables import best_score_table
 
     budget = get_preset("smoke")
@@ -460,8 +460,8 @@ def test_notebook_sweep_on_ray_gives_the_local_trainings(ray_cluster: Any, tmp_p
 
 
 def test_laptop_search_grid_trains_the_runs_notebook_03_reads() -> None:
-    from workbench.experiments.presets import get_preset
     from workbench.experiments.training_grid import search_configs
+    from workbench.presets import get_preset
 
     grid = load_grid(Path(__file__).parents[1] / "examples/grids/laptop_search.yaml")
     budget = get_preset("laptop").for_study("search")
@@ -476,8 +476,8 @@ def test_laptop_scaling_grid_trains_the_runs_notebook_01_reads() -> None:
 
     import papermill
 
-    from workbench.experiments.presets import get_preset
     from workbench.experiments.training_grid import preset_configs
+    from workbench.presets import get_preset
 
     root = Path(__file__).parents[1]
     grid = load_grid(root / "examples/grids/laptop_scaling.yaml")
@@ -494,8 +494,8 @@ def test_tabular_sweep_trains_the_runs_notebook_06_then_reads(
 ) -> None:
     from conftest import copy_runs
 
-    from workbench.experiments.presets import get_preset
     from workbench.oneshot.study import _tabular, oneshot_plan
+    from workbench.presets import get_preset
 
     grid = {"job": "tabular", "preset": "smoke", "resources": {"cpus": 1}}
     shared, summary = smoke_tabular

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from workbench.config import A2CConfig
 from workbench.models.profile import count_params
 from workbench.nas import OPS, arch_macs, backbone_macs, build_model, get_space
 from workbench.viz.inspector import (
@@ -149,9 +150,13 @@ def test_a_folder_that_is_not_a_search_run_is_refused(tmp_path: Path) -> None:
     training = tmp_path / "train_run"
     shutil.copytree(EXAMPLE_RUN, training)
     config = json.loads((training / "config.json").read_text())
-    del config["space"]
+    config = {k: v for k, v in config.items() if k in A2CConfig.field_names()}
+    (training / "config.json").write_text(json.dumps({"kind": "a2c", **config}))
+    with pytest.raises(NotASearchRunError, match="of run kind 'a2c', not a search"):
+        load_search_run(training)
+    del config["game"]  # an old folder without a kind: inferred, an A2C run all the same
     (training / "config.json").write_text(json.dumps(config))
-    with pytest.raises(NotASearchRunError, match="no 'space' key"):
+    with pytest.raises(NotASearchRunError, match="of run kind 'a2c', not a search"):
         load_search_run(training)
     with pytest.raises(NotASearchRunError, match="no search run"):
         search_run_dirs(tmp_path)

@@ -8,46 +8,53 @@ import json
 import sys
 from pathlib import Path
 
+from workbench.config import A2CConfig, SearchConfig
+from workbench.options import FieldOptions
 
-def parse_steps(text: str) -> int:
-    """An integer count that may be written as 1e6 or 1_000_000; rejects fractions and <= 0."""
-    try:
-        value = float(text.replace("_", ""))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value <= 0 or value != int(value):
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return int(value)
+DELIBERATE_DEFAULTS: dict[tuple[str, str], str] = {
+    ("train", "steps"): "1e6 agent steps, a first run of minutes (A2D's budget is 3e7)",
+    ("train", "eval_interval"): "None: a tenth of --steps",
+    ("train", "checkpoint_interval"): "None: --steps, one segment",
+    ("search", "eval_interval"): "None: a tenth of --steps",
+    ("search", "checkpoint_interval"): "None: --steps, one segment",
+    ("search", "alpha_log_interval"): "None: min(1e4, --steps)",
+    ("search", "tag"): "None: <strategy>-<sampler>-<distill>[-latency]",
+    ("search", "distill"): "actor+critic: A2D's search distils (none: vanilla DNAS)",
+    ("cosearch", "eval_interval"): "None: a tenth of --steps",
+    ("cosearch", "checkpoint_interval"): "None: --steps, one segment",
+    ("cosearch", "alpha_log_interval"): "None: min(1e4, --steps)",
+    ("cosearch", "tag"): "None: <strategy>-<sampler>-<distill>-latency",
+    ("cosearch", "distill"): "actor+critic, as A3C-S",
+    ("cosearch", "sampler"): "hard: A3C-S's top-K sampling",
+    ("cosearch", "cost"): "latency: what makes it a co-search",
+    ("cosearch", "das_iterations"): "1500: A3C-S's DAS budget per accelerator search",
+}
+"""Options of this CLI that mirror a config field but default otherwise, and why (a test checks
+that every other mirroring option has its field's default). darts.cli and oneshot.cli keep
+their own."""
+
+
+def _budget_defaults(steps: int) -> dict[str, int]:
+    """The fields `train` and `search` derive from --steps unless given (DELIBERATE_DEFAULTS):
+    a test every tenth of the budget, one segment, a metrics row every 1e4 steps."""
+    return {"eval_interval": max(steps // 10, 1), "checkpoint_interval": steps,
+            "log_interval": min(10_000, steps)}  # fmt: skip
 
 
 def _train(args: argparse.Namespace) -> int:
-    from workbench.config import A2CConfig
-    from workbench.experiments.runs import run_name
     from workbench.rl.a2c import train
+    from workbench.runs.folder import run_name
 
     arch = None
     if args.arch is not None:
         from workbench.nas.space import load_arch
 
         arch = load_arch(args.arch)
-    cfg = A2CConfig(
-        game=args.game,
-        model=f"arch-{args.arch.stem}" if arch else args.model,
-        arch=arch,
-        total_steps=args.steps,
-        seed=args.seed,
-        num_envs=args.num_envs,
-        backend=args.backend,
-        tag=args.tag,
-        eval_interval=args.eval_interval or max(args.steps // 10, 1),
-        eval_episodes=args.eval_episodes,
-        checkpoint_interval=args.checkpoint_interval or args.steps,
-        log_interval=min(10_000, args.steps),
-        distill=args.distill,
-        teacher=args.teacher,
-        actor_distill_coef=args.actor_distill_coef,
-        critic_distill_coef=args.critic_distill_coef,
-    )
+    fields = args.config_options.values(args)
+    cfg = A2CConfig(**{
+        **_budget_defaults(args.steps), **fields,
+        "model": f"arch-{args.arch.stem}" if arch else args.model, "arch": arch,
+    })  # fmt: skip
     run_dir = args.out / run_name(cfg.game, cfg.model, cfg.tag, cfg.seed)
     result = train(cfg, run_dir, tensorboard=args.tensorboard)
     print(f"run: {result.run_dir} ({result.steps:,} agent steps)")
@@ -61,35 +68,16 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _search(args: argparse.Namespace) -> int:
-    from workbench.config import SearchConfig
-    from workbench.experiments.runs import run_name
     from workbench.rl.a2c import train
+    from workbench.runs.folder import run_name
 
     cost_suffix = "-latency" if args.cost == "latency" else ""  # co-search runs keep apart
-    cfg = SearchConfig(
-        game=args.game,
-        model=f"supernet-{args.space}",
-        space=args.space,
-        strategy=args.strategy,
-        sampler=args.sampler,
-        top_k=args.top_k,
-        cost_lambda=args.cost_lambda,
-        total_steps=args.steps,
-        seed=args.seed,
-        num_envs=args.num_envs,
-        backend=args.backend,
-        tag=args.tag or f"{args.strategy}-{args.sampler}-{args.distill}{cost_suffix}",
-        eval_interval=args.eval_interval or max(args.steps // 10, 1),
-        eval_episodes=args.eval_episodes,
-        checkpoint_interval=args.checkpoint_interval or args.steps,
-        log_interval=min(10_000, args.steps),
-        alpha_log_interval=args.alpha_log_interval or min(10_000, args.steps),
-        distill=args.distill,
-        teacher=args.teacher,
-        cost=args.cost,
-        hw_interval=args.hw_interval,
-        das_iterations=args.das_iterations,
-    )
+    fields = args.config_options.values(args)
+    cfg = SearchConfig(**{
+        **_budget_defaults(args.steps), "alpha_log_interval": min(10_000, args.steps), **fields,
+        "model": f"supernet-{args.space}",
+        "tag": args.tag or f"{args.strategy}-{args.sampler}-{args.distill}{cost_suffix}",
+    })  # fmt: skip
     run_dir = args.out / run_name(cfg.game, cfg.model, cfg.tag, cfg.seed)
     result = train(cfg, run_dir, tensorboard=args.tensorboard)
     print(f"search run: {result.run_dir} ({result.steps:,} agent steps)")
@@ -140,15 +128,20 @@ def _hw_predict(args: argparse.Namespace) -> int:
 
 
 def _derive(args: argparse.Namespace) -> int:
-    from workbench.experiments.runs import load_checkpoint_file
     from workbench.models.profile import count_params
     from workbench.nas.cost import arch_macs
     from workbench.nas.space import build_model, get_space, save_arch
+    from workbench.runs.folder import load_checkpoint_file
+    from workbench.runs.kinds import kind_of
 
     state = load_checkpoint_file(args.run / "checkpoints" / f"{args.checkpoint}.pt")
     config = state["config"]
-    if "backbone.alpha" not in state["model"]:
-        raise ValueError(f"{args.run} is not a search run (its checkpoint holds no alpha)")
+    kind = kind_of(config)
+    if kind not in ("dnas", "cosearch"):
+        raise ValueError(
+            f"{args.run} is a run of kind {kind!r}, not a differentiable search (dnas, "
+            "cosearch): it has no architecture to derive"
+        )
     space = get_space(config["space"])
     alpha = state["model"]["backbone.alpha"]
     arch = {
@@ -165,22 +158,30 @@ def _derive(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from workbench.experiments.runs import load_checkpoint_file
-    from workbench.models import agent_from_state
-    from workbench.rl.evaluation import evaluate
+    from workbench.rl.evaluation import NonFinitePolicy, evaluate
+    from workbench.runs.folder import load_checkpoint_file
+    from workbench.runs.kinds import agent_from_state
 
     state = load_checkpoint_file(args.run / "checkpoints" / f"{args.checkpoint}.pt")
     config = state["config"]
     agent = agent_from_state(state)
-    result = evaluate(
-        agent,
-        config["game"],
-        episodes=args.episodes,
-        greedy=args.greedy,
-        seed=args.seed,
-        backend=config.get("backend", "auto"),
-        progress=True,
-    )
+    try:
+        result = evaluate(
+            agent,
+            config["game"],
+            episodes=args.episodes,
+            greedy=args.greedy,
+            seed=args.seed,
+            backend=config.get("backend", "auto"),
+            progress=True,
+        )
+    except NonFinitePolicy as exc:
+        failure = args.run / "failure.json"
+        where = f"; {failure} records where training diverged" if failure.exists() else ""
+        raise NonFinitePolicy(
+            f"{exc}: checkpoint {args.checkpoint}.pt of {args.run} holds a non-finite policy"
+            f"{where}. Evaluate an earlier checkpoint (--checkpoint best) or retrain."
+        ) from None
     summary = result.summary()
     (args.run / f"eval_{args.checkpoint}.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps({k: summary[k] for k in ("game", "episodes", "mean", "std", "min", "max")}))
@@ -204,10 +205,10 @@ def _teachers(args: argparse.Namespace) -> int:
 
 
 def _export_teacher(args: argparse.Namespace) -> int:
-    from workbench.experiments.runs import load_checkpoint_file
-    from workbench.models import agent_from_state
     from workbench.rl.evaluation import evaluate
     from workbench.rl.teacher import export_teacher
+    from workbench.runs.folder import load_checkpoint_file
+    from workbench.runs.kinds import agent_from_state
 
     state = load_checkpoint_file(args.run / "checkpoints" / f"{args.checkpoint}.pt")
     result = evaluate(
@@ -319,33 +320,30 @@ def _add_search_arguments(
     p: argparse.ArgumentParser, *, sampler: str, cost: str, das_iterations: int
 ) -> None:
     """The options of `search` and `cosearch`, which differ only in these defaults."""
-    p.add_argument("--game", default="Breakout")
-    p.add_argument("--space", default="a2d", help="a2d (14 cells) | a3cs (12 cells)")
-    p.add_argument("--strategy", default="one-level", help="one-level | bi-level | "
-                   "bi-level-first-order")  # fmt: skip
-    p.add_argument("--sampler", default=sampler, help="soft (A2D) | hard (A3C-S top-K)")
-    p.add_argument("--top-k", type=int, default=2, help="ops per cell with alpha gradients (hard)")
-    p.add_argument("--lambda", dest="cost_lambda", type=float, default=1e-2,
-                   help="weight of the MACs cost, in units of ResNet-20's MACs")  # fmt: skip
-    p.add_argument("--distill", default="actor+critic", help="none: vanilla DNAS")
-    p.add_argument("--teacher", help="e.g. Breakout__resnet20 (see `workbench teachers`)")
-    p.add_argument("--steps", type=parse_steps, default=20_000_000, help="A2D: 2e7")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--num-envs", type=int, default=16)
-    p.add_argument("--backend", default="auto", help="auto | gymnasium | envpool")
-    p.add_argument("--tag", help="default: <strategy>-<sampler>-<distill>[-latency]")
-    p.add_argument("--eval-interval", type=parse_steps, help="default: a tenth of --steps")
-    p.add_argument("--eval-episodes", type=int, default=30)
-    p.add_argument("--checkpoint-interval", type=parse_steps, help="default: --steps")
+    f = FieldOptions(p, SearchConfig)
+    f.add("game")
+    f.add("space", help="a2d (14 cells) | a3cs (12 cells)")
+    f.add("strategy", help="one-level | bi-level | bi-level-first-order")
+    f.add("sampler", default=sampler, help="soft (A2D) | hard (A3C-S top-K)")
+    f.add("top_k", help="ops per cell with alpha gradients (hard)")
+    f.add("cost_lambda", "--lambda", dest="cost_lambda",
+          help="weight of the MACs cost, in units of ResNet-20's MACs")  # fmt: skip
+    f.add("distill", default="actor+critic", help="none: vanilla DNAS")
+    f.add("teacher", help="e.g. Breakout__resnet20 (see `workbench teachers`)")
+    f.add("total_steps", "--steps", help="A2D: 2e7")
+    f.add("seed")
+    f.add("num_envs")
+    f.add("backend", help="auto | gymnasium | envpool")
+    f.add("tag", default=None, help="default: <strategy>-<sampler>-<distill>[-latency]")
+    f.add("eval_interval", default=None, help="default: a tenth of --steps")
+    f.add("eval_episodes")
+    f.add("checkpoint_interval", default=None, help="default: --steps")
     p.add_argument("--out", type=Path, default=Path("runs"))
     p.add_argument("--tensorboard", action="store_true")
-    p.add_argument("--cost", default=cost, help="macs (A2D) | latency (A3C-S co-search)")
-    p.add_argument("--hw-interval", type=parse_steps, default=100_000,
-                   help="co-search: steps between accelerator searches")  # fmt: skip
-    p.add_argument(
-        "--das-iterations", type=int, default=das_iterations, help="co-search: DAS iterations"
-    )
-    p.add_argument("--alpha-log-interval", type=parse_steps, help="default: min(1e4, --steps)")
+    f.add("cost", default=cost, help="macs (A2D) | latency (A3C-S co-search)")
+    f.add("hw_interval", help="co-search: steps between accelerator searches")
+    f.add("das_iterations", default=das_iterations, help="co-search: DAS iterations")
+    f.add("alpha_log_interval", default=None, help="default: min(1e4, --steps)")
     p.set_defaults(func=_search)
 
 
@@ -355,31 +353,28 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("train", help="train an A2C agent (A2D Sec. 4.1 settings)")
-    p.add_argument("--game", default="Breakout")
-    p.add_argument("--model", default="vanilla")
-    p.add_argument("--steps", type=parse_steps, default=1_000_000, help="agent steps, e.g. 1e6")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--num-envs", type=int, default=16)
-    p.add_argument("--backend", default="auto", help="auto | gymnasium | envpool")
-    p.add_argument("--tag", default="a2c")
-    p.add_argument("--eval-interval", type=parse_steps, help="default: a tenth of --steps")
-    p.add_argument("--eval-episodes", type=int, default=30)
-    p.add_argument("--checkpoint-interval", type=parse_steps, help="default: --steps")
+    f = FieldOptions(p, A2CConfig)
+    f.add("game")
+    f.add("model")
+    f.add("total_steps", "--steps", default=1_000_000, help="agent steps, e.g. 1e6")
+    f.add("seed")
+    f.add("num_envs")
+    f.add("backend", help="auto | gymnasium | envpool")
+    f.add("tag")
+    f.add("eval_interval", default=None, help="default: a tenth of --steps")
+    f.add("eval_episodes")
+    f.add("checkpoint_interval", default=None, help="default: --steps")
     p.add_argument("--out", type=Path, default=Path("runs"))
-    p.add_argument(
-        "--distill",
-        default="none",
-        help="none | actor | actor+reuse-critic | actor+critic (A2D Tab. 2)",
-    )
-    p.add_argument("--teacher", help="shipped teacher name, run folder or checkpoint file")
+    f.add("distill", help="none | actor | actor+reuse-critic | actor+critic (A2D Tab. 2)")
+    f.add("teacher", help="shipped teacher name, run folder or checkpoint file")
     p.add_argument("--arch", type=Path, help="train a searched architecture (JSON) instead")
     p.add_argument(
         "--tensorboard",
         action="store_true",
         help="also write TensorBoard scalars to <run>/tensorboard",
     )
-    p.add_argument("--actor-distill-coef", type=float, default=1e-1, help="alpha2 of A2D Eq. 8")
-    p.add_argument("--critic-distill-coef", type=float, default=1e-3, help="alpha3 of A2D Eq. 8")
+    f.add("actor_distill_coef", help="alpha2 of A2D Eq. 8")
+    f.add("critic_distill_coef", help="alpha3 of A2D Eq. 8")
     p.set_defaults(func=_train)
 
     p = sub.add_parser("search", help="differentiable agent search (A2D; DARTS bi-level)")

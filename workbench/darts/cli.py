@@ -7,33 +7,49 @@ import argparse
 import json
 from pathlib import Path
 
+from workbench.options import FieldOptions
+
+COMMANDS = ("search", "evaluate", "random")
+
+
+DELIBERATE_DEFAULTS: dict[tuple[str, str], str] = {
+    **{(f"darts {c}", "game"): "Dodgeball, RL-DARTS Fig. 3's game" for c in COMMANDS},
+    **{(f"darts {c}", "checkpoint_interval"): "None: min(--steps, 1e6)" for c in COMMANDS},
+    ("darts evaluate", "depth"): "64: evaluation at 64x3 (RL-DARTS Sec. 3.1)",
+    ("darts evaluate", "tag"): "darts-eval, as DartsConfig.evaluation",
+    ("darts random", "tag"): "darts-random: random cells keep apart from searched ones",
+}
+"""Options that mirror a DartsConfig field but default otherwise, and why."""
+
 
 def add_darts_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register `darts` and its sub-commands on the `workbench` sub-command parsers."""
-    from workbench.cli import parse_steps
+    from workbench.darts.config import DartsConfig
 
     p = sub.add_parser("darts", help="RL-DARTS: supernet search, discrete cells, random cells")
     darts = p.add_subparsers(dest="darts_command", required=True)
 
-    def common(q: argparse.ArgumentParser, depth: int, tag: str) -> None:
-        q.add_argument("--game", default="Dodgeball", help="Procgen game (easy distribution)")
-        q.add_argument("--steps", type=parse_steps, default=25_000_000, help="RL-DARTS: 25M")
-        q.add_argument("--seed", type=int, default=0)
-        q.add_argument("--depth", type=int, default=depth, help="channels of every block")
-        q.add_argument("--blocks", type=int, default=3)
-        q.add_argument("--num-envs", type=int, default=64)
-        q.add_argument("--rollout-length", type=int, default=256)
-        q.add_argument("--minibatches", type=int, default=64, help="64: minibatches of 256")
-        q.add_argument("--checkpoint-interval", type=parse_steps, help="default: min(steps, 1e6)")
-        q.add_argument("--tag", default=tag)
+    def common(q: argparse.ArgumentParser, depth: int, tag: str) -> FieldOptions:
+        f = FieldOptions(q, DartsConfig)
+        f.add("game", default="Dodgeball", help="Procgen game (easy distribution)")
+        f.add("total_steps", "--steps", help="RL-DARTS: 25M")
+        f.add("seed")
+        f.add("depth", default=depth, help="channels of every block")
+        f.add("blocks")
+        f.add("num_envs")
+        f.add("rollout_length")
+        f.add("minibatches", help="64: minibatches of 256")
+        f.add("checkpoint_interval", default=None, help="default: min(steps, 1e6)")
+        f.add("tag", default=tag)
         q.add_argument("--out", type=Path, default=Path("runs"))
+        return f
 
     q = darts.add_parser("search", help="train a supernet (weights and alpha jointly, one-level)")
-    common(q, 16, "darts")
-    q.add_argument("--op-space", default="classic", help="classic | micro")
-    q.add_argument("--temperature", type=float, default=5.0, help="softmax T (PPO: 5.0)")
-    q.add_argument("--nodes", type=int, default=4, help="I, intermediate nodes per cell")
-    q.add_argument("--alpha-log-interval", type=parse_steps, default=100_000)
+    f = common(q, DartsConfig.depth, DartsConfig.tag)
+    f.add("op_space", help="classic | micro")
+    f.add("temperature", help="softmax T (PPO: 5.0)")
+    f.add("num_nodes", "--nodes", dest="nodes", help="I, intermediate nodes per cell")
+    f.add("alpha_log_interval")
     q.set_defaults(func=darts_search)
 
     q = darts.add_parser("evaluate", help="train a discrete cell (or IMPALA-CNN) from scratch")
@@ -46,26 +62,25 @@ def add_darts_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser
     q.set_defaults(func=darts_evaluate)
 
     q = darts.add_parser("random", help="train random cells of an op space (random search)")
-    common(q, 16, "darts-random")
-    q.add_argument("--op-space", default="classic", help="classic | micro")
+    f = common(q, DartsConfig.depth, "darts-random")
+    f.add("op_space", help="classic | micro")
     q.add_argument("--count", type=int, default=3, help="random cells (RL-DARTS: 3)")
     q.set_defaults(func=darts_random)
     return p
 
 
-def _ppo_settings(args: argparse.Namespace) -> dict:
-    return dict(
-        game=args.game, total_steps=args.steps, seed=args.seed, depth=args.depth,
-        blocks=args.blocks, num_envs=args.num_envs, rollout_length=args.rollout_length,
-        minibatches=args.minibatches, tag=args.tag,
-        checkpoint_interval=args.checkpoint_interval or min(args.steps, 1_000_000),
-        log_interval=min(args.steps, args.num_envs * args.rollout_length),
-    )  # fmt: skip
+def _settings(args: argparse.Namespace) -> dict:
+    """The DartsConfig fields of the parsed options, with those derived from --steps."""
+    return {
+        "checkpoint_interval": min(args.steps, 1_000_000),
+        "log_interval": min(args.steps, args.num_envs * args.rollout_length),
+        **args.config_options.values(args),
+    }
 
 
 def _train(cfg, out: Path) -> Path:
     from workbench.darts.search import run_score, train_darts
-    from workbench.experiments.runs import run_name
+    from workbench.runs.folder import run_name
 
     path = out / run_name(cfg.game, cfg.model, cfg.tag, cfg.seed)
     result = train_darts(cfg, path)
@@ -79,11 +94,7 @@ def darts_search(args: argparse.Namespace) -> int:
     from workbench.darts.config import DartsConfig
     from workbench.darts.search import read_cells
 
-    cfg = DartsConfig(
-        **_ppo_settings(args), op_space=args.op_space, temperature=args.temperature,
-        num_nodes=args.nodes, alpha_log_interval=args.alpha_log_interval,
-    )  # fmt: skip
-    path = _train(cfg, args.out)
+    path = _train(DartsConfig(**_settings(args)), args.out)
     cells = read_cells(path)
     print(f"{len(cells)} distinct discrete cells (cells.csv); the final one:")
     print(json.dumps(json.loads(cells["genotype"].iloc[-1]), indent=1))
@@ -105,7 +116,7 @@ def darts_evaluate(args: argparse.Namespace) -> int:
         genotype = Genotype.from_json(cells["genotype"].iloc[index])
     elif args.genotype is not None:
         genotype = Genotype.from_json(args.genotype.read_text())
-    settings = _ppo_settings(args)
+    settings = _settings(args)
     _train(DartsConfig.evaluation(settings.pop("game"), genotype, **settings), args.out)
     return 0
 
@@ -121,8 +132,7 @@ def darts_random(args: argparse.Namespace) -> int:
     scores = []
     for i in range(args.count):
         genotype = random_genotype(args.op_space, seed=1000 * args.seed + i)
-        cfg = DartsConfig(**_ppo_settings(args), encoder="cell", op_space=args.op_space,
-                          genotype=genotype.to_json())  # fmt: skip
+        cfg = DartsConfig(**_settings(args), encoder="cell", genotype=genotype.to_json())
         scores.append((run_score(_train(cfg, args.out)), genotype))
     score, best = max(scores, key=lambda s: (s[0] == s[0], s[0]))  # NaN (no game ended) last
     print(f"best random cell (score {score:.2f}):")

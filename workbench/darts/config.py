@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from workbench.config import _check_positive_int
+from workbench.config import PPOConfig, _check_positive_int
 from workbench.darts.discretize import check_num_nodes
 from workbench.darts.genotype import Genotype
 from workbench.darts.ops import get_op_space
 from workbench.envs.procgen import list_procgen_games
 from workbench.names import check_name
-from workbench.rl.ppo import PPOConfig
 
 ENCODERS = ("supernet", "cell", "impala_cnn")
 
@@ -96,6 +95,11 @@ class DartsConfig(PPOConfig):
         if not self.model:
             object.__setattr__(self, "model", self.default_label())
         super().__post_init__()
+
+    @property
+    def kind(self) -> str:
+        """The run kind: darts (whichever encoder)."""
+        return "darts"
 
     def default_label(self) -> str:
         """darts-<space>-16x3, cell-<hash>-64x3 or impala-64x3."""

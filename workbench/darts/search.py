@@ -27,11 +27,10 @@ from workbench.darts.config import DartsConfig
 from workbench.darts.discretize import edge_label
 from workbench.darts.genotype import Genotype
 from workbench.darts.network import DartsCellNet, DartsSupernet
-from workbench.experiments.runs import RunDir
 from workbench.models import ActorCritic
 from workbench.models.impala_cnn import ImpalaCNN
-from workbench.rl.a2c import TrainResult
-from workbench.rl.ppo import ArchSchedule, env_spec, train_run
+from workbench.rl.engine import Plugin, TrainResult, train
+from workbench.runs.folder import RunDir
 
 ALPHA_LOG = "alpha.csv"
 CELLS_LOG = "cells.csv"
@@ -56,13 +55,33 @@ def build_encoder(cfg: DartsConfig, obs_shape: tuple[int, ...]) -> torch.nn.Modu
 
 
 def build_darts_agent(
-    cfg: DartsConfig, num_actions: int, obs_shape: tuple[int, ...] = (3, 64, 64)
+    cfg: DartsConfig,
+    num_actions: int,
+    obs_shape: tuple[int, ...] | None = None,
+    critic: bool = True,
 ) -> ActorCritic:
-    """The config's encoder with the actor and critic heads."""
-    return ActorCritic(build_encoder(cfg, obs_shape), num_actions)
+    """The config's encoder with the actor and critic heads (obs_shape None: the config's
+    env, Procgen 3x64x64 or Atari 4x84x84)."""
+    if obs_shape is None:
+        obs_shape = (3, 64, 64) if cfg.env == "procgen" else (4, 84, 84)
+    return ActorCritic(build_encoder(cfg, obs_shape), num_actions, critic=critic)
 
 
-class AlphaLog(ArchSchedule):
+class Wallclock(Plugin):
+    """Every RL-DARTS run: training seconds, summed over resumes, in wallclock.json (the
+    random-search baseline's budget is measured against them)."""
+
+    checkpoint_key = "schedule"
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+
+    def finish(self, run: RunDir, result: TrainResult) -> None:
+        seconds = wallclock_seconds(run.path) + time.perf_counter() - self.start
+        run.write_json(WALLCLOCK, {"seconds": seconds, "steps": result.steps})
+
+
+class AlphaLog(Wallclock):
     """Records the supernet's op weights (alpha.csv) and each new discrete cell (cells.csv).
 
     alpha.csv (tidy): step, cell_type, edge (`in->1`, `1->2`, ...), op, weight.
@@ -70,12 +89,13 @@ class AlphaLog(ArchSchedule):
     """
 
     def __init__(self, supernet: DartsSupernet, run: RunDir, cfg: DartsConfig) -> None:
+        super().__init__()
         self.supernet, self.run, self.cfg = supernet, run, cfg
         self.last: str | None = None
         self.index = -1
         self.next_log = 0
 
-    def begin_update(self, update: int, generator: torch.Generator) -> None:
+    def begin_update(self, update: int, step: int, generator: torch.Generator) -> None:
         """Before the first update: the initial alpha and cell, at step 0."""
         if update == 0:
             for log in (ALPHA_LOG, CELLS_LOG):  # a crashed first attempt's step-0 rows
@@ -83,10 +103,9 @@ class AlphaLog(ArchSchedule):
             self.last, self.index, self.next_log = None, -1, 0
             self._record(0)
 
-    def end_update(self, step: int, returns: list[float], generator: torch.Generator) -> list:
+    def end_update(self, step: int, returns: list[float], generator: torch.Generator) -> None:
         """After every update: a cells.csv row if the cell changed, alpha.csv when due."""
         self._record(step)
-        return []  # no archs.csv
 
     def _record(self, step: int) -> None:
         final = step >= self.cfg.total_steps
@@ -113,7 +132,7 @@ class AlphaLog(ArchSchedule):
                     rows += [{**key, "op": op, "weight": w} for op, w in zip(ops, row, strict=True)]
         return rows
 
-    def log_fields(self) -> dict:
+    def episode_fields(self) -> dict:
         """metrics.csv / episodes.csv: the index of the current discrete cell."""
         return {"cell": self.index}
 
@@ -124,33 +143,15 @@ class AlphaLog(ArchSchedule):
         self.last, self.index, self.next_log = state["last"], state["index"], state["next_log"]
 
 
-def train_darts(
-    cfg: DartsConfig,
-    run_dir: str | Path,
-    *,
-    progress: bool | None = None,
-    stop_after_segments: int | None = None,
-    tensorboard: bool = False,
-) -> TrainResult:
-    """Train (or resume, or reuse when finished) the config's agent into `run_dir`."""
-    start = 0.0
+def make_darts_plugin(cfg: DartsConfig, agent: ActorCritic, run: RunDir) -> Plugin:
+    """The alpha and cell logs of a supernet search; the wallclock record of every run."""
+    if cfg.encoder == "supernet":
+        return AlphaLog(agent.backbone, run, cfg)
+    return Wallclock()
 
-    def build(run: RunDir) -> tuple[ActorCritic, ArchSchedule]:
-        nonlocal start
-        agent = build_darts_agent(cfg, *env_spec(cfg))
-        supernet = cfg.encoder == "supernet"
-        schedule = AlphaLog(agent.backbone, run, cfg) if supernet else ArchSchedule()
-        start = time.perf_counter()
-        return agent, schedule
 
-    def record_wallclock(run: RunDir, result: TrainResult) -> None:
-        seconds = wallclock_seconds(run.path) + time.perf_counter() - start
-        run.write_json(WALLCLOCK, {"seconds": seconds, "steps": result.steps})
-
-    return train_run(
-        cfg, run_dir, build, progress=progress, stop_after_segments=stop_after_segments,
-        tensorboard=tensorboard, after=record_wallclock,
-    )  # fmt: skip
+train_darts = train
+"""Train (or resume, or reuse when finished) an RL-DARTS config's agent into a run folder."""
 
 
 def wallclock_seconds(run_dir: str | Path) -> float:

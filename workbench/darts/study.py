@@ -33,8 +33,6 @@ from workbench.darts.search import (
     wallclock_seconds,
 )
 from workbench.envs.procgen import list_procgen_games
-from workbench.experiments.presets import Preset
-from workbench.experiments.runs import run_name
 from workbench.models.profile import count_params
 from workbench.names import check_name
 from workbench.papers import (
@@ -42,6 +40,8 @@ from workbench.papers import (
     RLDARTS_TABLE5A_PPO_CLASSIC,
     procgen_normalized_return,
 )
+from workbench.presets import Preset
+from workbench.runs.folder import run_name
 
 METHODS = ("IMPALA-CNN", "RL-DARTS (discrete cell)", "Random Search")
 PAPER_RANDOM_CELLS = 3

@@ -60,12 +60,12 @@ from workbench.config import (
     search_arm,
 )
 from workbench.experiments.notebook_jobs import NotebookJob, find_notebook
-from workbench.experiments.presets import PRESETS, get_preset
-from workbench.experiments.runs import run_name
 from workbench.names import check_name, closest_names
+from workbench.presets import PRESETS, get_preset, preset_config
+from workbench.runs.folder import run_name
 
 if TYPE_CHECKING:
-    from workbench.rl.ppo import PPOConfig
+    from workbench.config import PPOConfig
 
 JOBS = ("train", "search", "notebook", "tabular")
 SPACES = ("a2d", "a3cs")
@@ -259,7 +259,6 @@ def _expand_block(block: dict, where: str) -> list[Trial]:
     _check_values(games, list_games(), "games", where)
     overrides = _overrides(block, SearchConfig if job == "search" else A2CConfig, where)
     resources = _resources(block.get("resources", {}), where)
-    budget = _budget(preset, job)
     if job == "train":
         points = _train_points(block, overrides, where)
     else:
@@ -274,9 +273,10 @@ def _expand_block(block: dict, where: str) -> list[Trial]:
                 if point["distill"] != "none":
                     point["teacher"] = _format(teacher, {"game": game}, "teacher", where)
                 run_tag = _tag(tag, job, arm, preset.name, study, where)
-                kwargs = {**budget, **point, **overrides, "game": game, "model": model,
-                          "seed": seed, "tag": run_tag}  # fmt: skip
-                config = _build(SearchConfig if job == "search" else A2CConfig, kwargs, where)
+                kwargs = {**point, **overrides, "game": game, "model": model, "seed": seed,
+                          "tag": run_tag}  # fmt: skip
+                cls = SearchConfig if job == "search" else A2CConfig
+                config = _build(preset, cls, kwargs, where)
                 trials.append(Trial(job, arm, config, resources))
     return trials
 
@@ -383,20 +383,6 @@ def _search_points(block: dict, where: str) -> list[tuple[str, str, dict]]:
     ]  # fmt: skip
 
 
-def _budget(preset: Any, job: str) -> dict[str, int]:
-    """The preset's budget as config fields (as training_grid builds them for the notebooks)."""
-    budget = {
-        "total_steps": preset.train_steps,
-        "eval_interval": preset.eval_interval,
-        "eval_episodes": preset.eval_episodes,
-        "checkpoint_interval": preset.checkpoint_interval,
-        "log_interval": min(10_000, preset.train_steps),
-    }
-    if job == "search":
-        budget["alpha_log_interval"] = max(preset.train_steps // 20, 1)
-    return budget
-
-
 def _overrides(block: dict, cls: type[A2CConfig], where: str) -> dict[str, Any]:
     """The `overrides` mapping: only fields of the job's config class, never an axis field."""
     overrides = block.get("overrides") or {}
@@ -470,10 +456,11 @@ def _tag(tag: Any, job: str, arm: str, preset: str, study: str | None, where: st
     return _format(str(tag), {"arm": arm, "preset": preset, "job": job}, "tag", where)
 
 
-def _build(cls: type[A2CConfig], kwargs: dict[str, Any], where: str) -> A2CConfig:
-    """Build one config; a field error names the trial it belongs to."""
+def _build(preset: Any, cls: type[A2CConfig], kwargs: dict[str, Any], where: str) -> A2CConfig:
+    """Build one config at the preset's budget (`preset_config`, as the notebooks do); a field
+    error names the trial it belongs to."""
     try:
-        return cls(**kwargs)
+        return preset_config(preset, cls, **kwargs)
     except (TypeError, ValueError) as exc:
         trial = f"{kwargs['game']}/{kwargs['model']}/{kwargs['tag']}/s{kwargs['seed']}"
         raise GridError(f"{where}: trial {trial}: {exc}") from None

@@ -64,8 +64,8 @@ class NotebookJob:
     tag: str | None = None
 
     def __post_init__(self) -> None:
-        from workbench.experiments.presets import get_preset
         from workbench.experiments.reproduce import validate_parameters
+        from workbench.presets import get_preset
 
         get_preset(self.preset)
         if not isinstance(self.parameters, dict):
@@ -115,7 +115,7 @@ def run_notebook_job(job: NotebookJob, trial_dir: Path, runs_dir: Path, threads:
     The kernel inherits OMP_NUM_THREADS=threads, so torch inside it uses that many threads.
     """
     from workbench.experiments.reproduce import run_notebook
-    from workbench.experiments.runs import RunDir
+    from workbench.runs.folder import RunDir
 
     run = RunDir(trial_dir, job)
     if run.is_complete():

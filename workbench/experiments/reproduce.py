@@ -12,11 +12,11 @@ from pathlib import Path
 import nbformat
 import papermill as pm
 
-from workbench.experiments.presets import get_preset
-from workbench.experiments.provenance import environment_info
 from workbench.experiments.reports import MANIFEST_DIR, chromium_available, read_manifest
 from workbench.names import check_name
+from workbench.presets import get_preset
 from workbench.progress import ENV_VAR as PROGRESS_ENV_VAR
+from workbench.runs.provenance import environment_info
 
 KERNEL = "python3"
 REQUIRED_PARAMETERS = ("preset", "report_dir")
@@ -69,6 +69,24 @@ def validate_parameters(notebook: Path, parameters: dict) -> None:
             f"{notebook.name}: parameters cell declares {sorted(declared)}; "
             f"unknown passed: {unknown}; required but not declared: {missing}."
         )
+
+
+def notebook_parameters(notebook: Path, base: dict, extra: dict, selected: list[Path]) -> dict:
+    """What `notebook` is given: `base` (which every notebook must declare) and those of the
+    `-p` parameters it declares. A `-p` parameter that no selected notebook declares is refused,
+    before anything runs, so a typo never runs the notebooks on their defaults."""
+    from workbench.experiments.notebook_jobs import declared_parameters
+
+    validate_parameters(notebook, base)
+    known = {name for nb in selected for name in declared_parameters(nb)}
+    unknown = sorted(set(extra) - known)
+    if unknown:
+        raise ValueError(
+            f"unknown passed: {unknown}; no selected notebook declares it (their parameters: "
+            f"{sorted(known)})"
+        )
+    declared = set(declared_parameters(notebook))
+    return {**base, **{name: value for name, value in extra.items() if name in declared}}
 
 
 def run_notebook(notebook: Path, output: Path, parameters: dict, cwd: Path) -> NotebookRun:
@@ -135,13 +153,14 @@ def reproduce(
     report_dir = Path(reports_root, p.name).resolve()
     (report_dir / "notebooks").mkdir(parents=True, exist_ok=True)
     result = Reproduction(p.name, report_dir)
-    params = {"preset": p.name, "report_dir": str(report_dir), **(extra_parameters or {})}
-    for nb in notebooks:
-        validate_parameters(nb, params)
+    base = {"preset": p.name, "report_dir": str(report_dir)}
+    params = {nb: notebook_parameters(nb, base, extra_parameters or {}, notebooks)
+              for nb in notebooks}  # fmt: skip
 
     def execute(i: int, nb: Path) -> NotebookRun:
         print(f"[{i}/{len(notebooks)}] {nb.name} (preset={p.name}) ...", flush=True)
-        run = run_notebook(nb, report_dir / "notebooks" / nb.name, params, cwd=nb.parent.resolve())
+        out = report_dir / "notebooks" / nb.name
+        run = run_notebook(nb, out, params[nb], cwd=nb.parent.resolve())
         status = "FAILED: " + run.error if run.error else "ok"
         print(f"    {nb.name}: {status} ({run.seconds:.1f} s)", flush=True)
         record_notebook_run(report_dir, run)

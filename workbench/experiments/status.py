@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from workbench.experiments.runs import RESULT, CheckpointError
+from workbench.runs.folder import RESULT, CheckpointError
 
 STATES = ("training", "paused", "failed", "new", "complete")
 """Run states, in the order the table lists them.

@@ -1,7 +1,7 @@
 """Sweeps: run a grid's trials in parallel on this machine or on a Ray cluster, resumably.
 
 Each trial trains one config into its own run folder `runs_dir/<game>__<model>__<tag>__s<seed>`
-with `workbench.rl.a2c.train` (a tabular job's PPO runs: `workbench.rl.ppo.train_ppo`), which
+with its run kind's trainer (`workbench.runs.kinds.get_kind(config.kind).train`), which
 skips a finished run (result.json with the config's hash) and resumes an interrupted one from
 `checkpoints/latest.pt` exactly. A sweep therefore survives
 anything that kills a trial: the trial is started again and continues from its last checkpoint.
@@ -35,16 +35,15 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from workbench.config import A2CConfig
+from workbench.config import RunConfig
 from workbench.experiments.grid import Grid, Trial, check_teachers, load_grid, parse_grid
 from workbench.experiments.notebook_jobs import NotebookJob
-from workbench.experiments.runs import RESULT, _with_new_defaults, run_finished
+from workbench.runs.folder import RESULT, config_diff, run_finished
 
 ATTEMPTS = "attempts.jsonl"
 BACKENDS = ("local", "ray")
@@ -63,14 +62,14 @@ class SweepError(RuntimeError):
 
 # --- one trial, in a worker process ------------------------------------------------------------
 def run_trial(
-    config: A2CConfig | NotebookJob, run_dir: str, threads: int, sweep_id: str
+    config: RunConfig | NotebookJob, run_dir: str, threads: int, sweep_id: str
 ) -> dict[str, Any]:
-    """Train one config (A2C, search, or a tabular job's PPO) or execute one notebook into
-    run_dir with `threads` torch threads."""
+    """Train one config with its run kind's trainer (A2C, a search, a tabular job's PPO) or
+    execute one notebook into run_dir with `threads` torch threads."""
     import torch
 
     from workbench.experiments.notebook_jobs import run_notebook_job
-    from workbench.rl.a2c import train
+    from workbench.runs.kinds import get_kind
 
     torch.set_num_threads(threads)
     path = Path(run_dir)
@@ -83,10 +82,7 @@ def run_trial(
         run_notebook_job(config, path, runs_dir=path.parents[1], threads=threads)
         steps, completed = 0, True
     else:
-        from workbench.rl.ppo import PPOConfig, train_ppo
-
-        trainer = train_ppo if isinstance(config, PPOConfig) else train
-        result = trainer(config, path, progress=False)
+        result = get_kind(config.kind).train(config, path, progress=False)
         steps, completed = result.steps, result.completed
     end = time.time()
     _log_attempt(path, {"sweep": sweep_id, "event": "end", "time": end, "pid": os.getpid(),
@@ -96,7 +92,7 @@ def run_trial(
 
 def checkpoint_step(run_dir: str | Path) -> int:
     """Agent step of a run folder's latest checkpoint (0 without one)."""
-    from workbench.experiments.runs import load_checkpoint_file
+    from workbench.runs.folder import load_checkpoint_file
 
     path = Path(run_dir) / "checkpoints" / "latest.pt"
     return int(load_checkpoint_file(path)["step"]) if path.exists() else 0
@@ -165,11 +161,8 @@ def preflight(grid: Grid, runs_dir: Path) -> None:
     """Refuse a sweep whose run folders hold other configs, or whose teachers do not load."""
     conflicts = []
     for trial in grid.trials:
-        cfg_file = runs_dir / trial.run / "config.json"
-        if cfg_file.exists():
-            new = asdict(trial.config)
-            old = _with_new_defaults(json.loads(cfg_file.read_text()), trial.config)
-            diff = {k: (old.get(k), v) for k, v in new.items() if old.get(k) != v}
+        if (runs_dir / trial.run / "config.json").exists():
+            diff = config_diff(runs_dir / trial.run, trial.config)
             if diff:
                 conflicts.append(f"{trial.run} (old, new): {diff}")
     if conflicts:

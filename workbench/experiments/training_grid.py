@@ -15,11 +15,11 @@ from typing import Any
 import pandas as pd
 
 from workbench.config import SEARCH_ARMS, A2CConfig, SearchConfig, search_arm
-from workbench.experiments.presets import Preset
-from workbench.experiments.runs import check_same_config, load_runs, run_finished, run_name
 from workbench.names import check_name
-from workbench.rl.a2c import train
+from workbench.presets import Preset, preset_config
 from workbench.rl.teacher import load_teacher
+from workbench.runs.folder import check_same_config, load_runs, run_finished, run_name
+from workbench.runs.kinds import get_kind
 
 
 def preset_configs(
@@ -27,11 +27,8 @@ def preset_configs(
 ) -> list[A2CConfig]:
     """One A2CConfig per (game, model, seed) at the preset's budget."""
     return [
-        A2CConfig(game=g, model=m, seed=s, total_steps=preset.train_steps,
-                  eval_interval=preset.eval_interval, eval_episodes=preset.eval_episodes,
-                  checkpoint_interval=preset.checkpoint_interval,
-                  log_interval=min(10_000, preset.train_steps), tag=f"a2c-{preset.name}",
-                  **overrides)
+        preset_config(preset, A2CConfig, game=g, model=m, seed=s, tag=f"a2c-{preset.name}",
+                      **overrides)
         for g in games for m in models for s in seeds
     ]  # fmt: skip
 
@@ -78,16 +75,12 @@ def search_configs(
         if any(SEARCH_ARMS[a]["distill"] != "none" for a in arms):
             load_teacher(teacher.format(game=game), game=game)
     return [
-        SearchConfig(game=g, model=f"supernet-{space}", seed=s, space=space, sampler=sampler,
-                     cost_lambda=cost_lambda, total_steps=preset.train_steps,
-                     eval_interval=preset.eval_interval, eval_episodes=preset.eval_episodes,
-                     checkpoint_interval=preset.checkpoint_interval,
-                     log_interval=min(10_000, preset.train_steps),
-                     alpha_log_interval=max(preset.train_steps // 20, 1),
-                     tag=f"search-{arm}-{preset.name}",
-                     teacher=None if SEARCH_ARMS[arm]["distill"] == "none"
-                     else teacher.format(game=g),
-                     **SEARCH_ARMS[arm])
+        preset_config(preset, SearchConfig, game=g, model=f"supernet-{space}", seed=s,
+                      space=space, sampler=sampler, cost_lambda=cost_lambda,
+                      tag=f"search-{arm}-{preset.name}",
+                      teacher=None if SEARCH_ARMS[arm]["distill"] == "none"
+                      else teacher.format(game=g),
+                      **SEARCH_ARMS[arm])
         for g in games for arm in arms for s in seeds
     ]  # fmt: skip
 
@@ -117,7 +110,7 @@ def run_configs(
     names = []
     for cfg in configs:
         name = run_name(cfg.game, cfg.model, cfg.tag, cfg.seed)
-        train(cfg, runs_dir / name, progress=progress)
+        get_kind(cfg.kind).train(cfg, runs_dir / name, progress=progress)
         names.append(name)
     evals = load_runs(runs_dir)
     return evals[evals["run"].isin(names)].reset_index(drop=True)

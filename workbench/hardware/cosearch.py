@@ -26,6 +26,7 @@ from workbench.hardware.layers import LayerSpec, extract_layers
 from workbench.hardware.predictor import Prediction, layer_cost, predict
 from workbench.models.registry import create_model
 from workbench.nas.ops import build_op
+from workbench.nas.search import make_search
 from workbench.nas.space import build_model, get_space
 
 
@@ -137,3 +138,48 @@ def latency_cost(weights: Tensor, hw: HardwareCost) -> Tensor:
     table = torch.tensor(hw.table.to_numpy(dtype="float64"))
     expected = (weights.double() * table).sum() + hw.fixed_s
     return (expected / hw.reference_s).to(weights.dtype)
+
+
+class LatencyCost:
+    """A3C-S's cost for the co-search plug-in: the expected latency of a sample on the
+    accelerator DAS found for the current derived network, refreshed every `hw_interval` steps
+    (each new design is a row of hardware.csv)."""
+
+    def __init__(self, cfg, run) -> None:
+        self.cfg, self.run = cfg, run
+        self.hardware: HardwareCost | None = None
+        self.hardware_step = -1
+
+    def begin_update(self, step: int, supernet) -> None:
+        """Search an accelerator for the derived network when a new interval starts."""
+        if step // self.cfg.hw_interval != self.hardware_step:
+            self.hardware_step = step // self.cfg.hw_interval
+            self._search(supernet.derive())
+            self.run.append("hardware.csv", [self.hardware.row(step)])
+
+    def _search(self, arch: dict[str, str]) -> None:
+        seed = self.cfg.seed * 1_000 + self.hardware_step
+        self.hardware = hardware_for(
+            arch, self.cfg.space, iterations=self.cfg.das_iterations, seed=seed
+        )
+
+    def __call__(self, sample) -> Tensor:
+        """The sample's expected latency, in ResNet-20 DNNBuilder-like frame times."""
+        return latency_cost(sample.weights, self.hardware)
+
+    def state_dict(self) -> dict:
+        return {
+            "hardware_step": self.hardware_step,
+            "hardware_arch": self.hardware.arch if self.hardware else None,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        """The interval, and its design again (DAS is seeded: the same design)."""
+        self.hardware_step = state.get("hardware_step", -1)
+        if state.get("hardware_arch") is not None:
+            self._search(state["hardware_arch"])
+
+
+def make_cosearch(cfg, agent, run):
+    """The co-search plug-in: the configured search strategy with the latency cost."""
+    return make_search(cfg, agent, run, LatencyCost(cfg, run))

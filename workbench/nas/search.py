@@ -1,8 +1,11 @@
-"""The search side of an A2C run whose backbone is a supernet (A2D Alg. 1; DARTS bi-level).
+"""Differentiable agent search as a plug-in of the training engine (A2D Alg. 1; DARTS bi-level).
 
-`SearchController` owns what A2C does not: the sampler and its temperature, the MACs cost, the
-Adam optimiser of alpha, the one-level or bi-level alpha step, and the search logs (alpha.csv,
-archs.csv, collapse warnings). The A2C loop calls it at fixed points of an update.
+`DnasSearch` owns what A2C does not: the sampler and its temperature, the cost (expected MACs
+here; A3C-S's accelerator latency in workbench.hardware.cosearch), the Adam optimiser of alpha,
+and the search logs (alpha.csv, archs.csv, collapse warnings). `OneLevelSearch` adds the cost to
+the A2C loss and steps alpha from that one backward (A2D Eq. 9, `a2d_objective`; vanilla DNAS
+is the same without distillation); `BiLevelSearch` steps alpha on the next rollout through one
+virtual weight step on the last one (DARTS Eq. 6-8, second or first order).
 """
 
 from __future__ import annotations
@@ -11,20 +14,23 @@ import json
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 from torch.func import functional_call
 
 from workbench.config import SearchConfig
+from workbench.device import train_device
 from workbench.models.profile import count_params
 from workbench.nas.bilevel import darts_alpha_grad
 from workbench.nas.cost import arch_macs, cost_loss, op_macs_table
 from workbench.nas.sampling import ArgmaxSampler, HardGumbelTopK, Sampler, SoftGumbel, temperature
 from workbench.nas.space import build_model
 from workbench.nas.supernet import Supernet
+from workbench.rl.a2c import loss_kwargs
 from workbench.rl.distillation import actor_critic_losses
+from workbench.rl.engine import Batch, Plugin, next_multiple
+from workbench.runs.folder import RunDir
 
 SKIP_SHARE_WARNING = 0.5
 """Warn when more than this share of cells derive to `skip` (DARTS' collapse)."""
@@ -36,15 +42,9 @@ class SearchCollapseWarning(UserWarning):
     """The derived architecture is collapsing (mostly skip, or alpha certain too early)."""
 
 
-@dataclass
-class Batch:
-    """A stored rollout for the bi-level step: flat observations and their loss targets."""
-
-    obs: Tensor
-    actions: Tensor
-    returns: Tensor
-    teacher_logits: Tensor | None
-    teacher_values: Tensor | None
+def a2d_objective(task_loss: Tensor, cost: Tensor, cost_lambda: float) -> Tensor:
+    """A2D Eq. 9: L = L_A2C + L_distill + lambda * L_cost, one loss for the weights and alpha."""
+    return task_loss + cost_lambda * cost
 
 
 def make_sampler(cfg: SearchConfig) -> Sampler:
@@ -52,17 +52,38 @@ def make_sampler(cfg: SearchConfig) -> Sampler:
     return SoftGumbel() if cfg.sampler == "soft" else HardGumbelTopK(cfg.top_k)
 
 
-class SearchController:
-    """Sampling, cost, alpha optimisation and search logging for one search run."""
+class MacsCost:
+    """A2D's cost: the expected MACs of a sample, in units of ResNet-20's MACs."""
 
-    def __init__(self, cfg: SearchConfig, agent: nn.Module) -> None:
+    def __init__(self, cfg: SearchConfig, run: RunDir) -> None:
+        self.table = op_macs_table(cfg.space)
+
+    def begin_update(self, step: int, supernet: Supernet) -> None:
+        """Nothing to refresh: the MACs of an op do not change."""
+
+    def __call__(self, sample) -> Tensor:
+        """The sample's expected MACs, differentiable in alpha."""
+        return cost_loss(sample, self.table)
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Nothing to restore."""
+
+
+class DnasSearch(Plugin):
+    """Sampling, cost, the alpha optimiser and the search logs of one search run."""
+
+    checkpoint_key = "search"
+
+    def __init__(self, cfg: SearchConfig, agent: nn.Module, run: RunDir, cost=None) -> None:
         if not isinstance(agent.backbone, Supernet):
             raise TypeError("a search needs an agent whose backbone is a Supernet")
-        self.cfg = cfg
-        self.agent = agent
+        self.cfg, self.agent, self.run = cfg, agent, run
         self.supernet: Supernet = agent.backbone
         self.sampler = make_sampler(cfg)
-        self.table = op_macs_table(cfg.space)
+        self.cost = cost if cost is not None else MacsCost(cfg, run)
         self.alpha = self.supernet.alpha
         self.optimizer = torch.optim.Adam(
             [self.alpha], lr=cfg.arch_lr, betas=(cfg.arch_beta1, 0.999)
@@ -70,96 +91,65 @@ class SearchController:
         self.samples: list = []
         self.tau = cfg.tau0
         self.last_arch: dict[str, str] | None = None
-        self.hardware = None  # co-search: the HardwareCost of the current derived network
-        self.hardware_step = -1
+        self.next_alpha_log: int | None = None
+        self.segment_seed, self.update = 0, 0
 
-    # --- the pieces of an update ------------------------------------------------------------
-    def weight_parameters(self) -> list[nn.Parameter]:
+    # --- the hooks of an update ---------------------------------------------------------------
+    def weight_parameters(self, agent: nn.Module) -> list[nn.Parameter]:
         """Every agent parameter except alpha (they go to the weights' RMSProp)."""
-        return [p for p in self.agent.parameters() if p is not self.alpha]
+        return [p for p in agent.parameters() if p is not self.alpha]
 
-    def begin_update(self, step: int, generator: torch.Generator) -> dict | None:
-        """Set this step's temperature and sampling; co-search: refresh hw(phi*) when due.
+    def begin_segment(self, seed: int) -> None:
+        self.segment_seed = seed
 
-        Returns a hardware.csv row when a new accelerator was searched.
-        """
+    def begin_update(self, update: int, step: int, generator: torch.Generator) -> None:
+        """Set this step's temperature and sampling; let the cost refresh (co-search)."""
         cfg = self.cfg
+        if self.next_alpha_log is None:  # the first update of this process (fresh or resumed)
+            self.next_alpha_log = next_multiple(step, cfg.alpha_log_interval)
+        self.update = update
         self.tau = temperature(step, cfg.tau0, cfg.tau_decay, cfg.tau_every)
         self.supernet.set_sampling(self.sampler, self.tau, generator)
         self.samples = []
-        if cfg.cost == "latency" and step // cfg.hw_interval != self.hardware_step:
-            self.hardware_step = step // cfg.hw_interval
-            self._search_hardware(self.supernet.derive())
-            return self.hardware.row(step)
-        return None
+        self.cost.begin_update(step, self.supernet)
 
-    def _search_hardware(self, arch: dict[str, str]) -> None:
-        from workbench.hardware.cosearch import hardware_for  # the hardware stack, only if used
-
-        seed = self.cfg.seed * 1_000 + self.hardware_step
-        self.hardware = hardware_for(
-            arch, self.cfg.space, iterations=self.cfg.das_iterations, seed=seed
-        )
-
-    def record_sample(self) -> None:
+    def on_forward(self) -> None:
         """Keep the sample of the forward just made (for the cost of this rollout)."""
         self.samples.append(self.supernet.last_sample)
 
-    def cost(self) -> Tensor:
-        """lambda * mean expected cost (ResNet-20 MACs units) of this rollout's samples."""
-        costs = torch.stack([self._sample_cost(s) for s in self.samples])
-        return self.cfg.cost_lambda * costs.mean()
+    def expected_cost(self) -> Tensor:
+        """Mean expected cost (unscaled) of this rollout's samples, differentiable in alpha."""
+        return torch.stack([self.cost(s) for s in self.samples]).mean()
 
-    def _sample_cost(self, sample) -> Tensor:
-        """MACs (A2D) or accelerator latency (A3C-S) of one sample, normalised, differentiable."""
-        if self.cfg.cost == "latency":
-            from workbench.hardware.cosearch import latency_cost
+    def end_update(self, step: int, returns: list[float], generator: torch.Generator) -> None:
+        """alpha.csv, archs.csv (each new derived architecture) and collapse warnings, when due."""
+        if step < self.next_alpha_log and step < self.cfg.total_steps:
+            return
+        self.next_alpha_log += self.cfg.alpha_log_interval
+        self.run.append("alpha.csv", self.alpha_rows(step))
+        arch = self.arch_row(step)
+        if arch is not None:
+            self.run.append("archs.csv", [arch])
+        message = self.collapse_warning(step)
+        if message is not None:
+            self.run.append("warnings.csv", [{"step": step, "warning": message}])
 
-            return latency_cost(sample.weights, self.hardware)
-        return cost_loss(sample, self.table)
-
-    def one_level_step(self) -> None:
-        """Adam step of alpha from the gradient the shared backward left on it (A2D Eq. 9)."""
-        self.optimizer.step()
-        self.optimizer.zero_grad(set_to_none=True)
-
-    def bilevel_step(
-        self, train: Batch, val: Batch, xi: float, seed: int, loss_kwargs: dict
-    ) -> None:
-        """Alpha step on `val` through one virtual weight step on `train` (DARTS Eq. 6-8)."""
-        weights = {
-            name: p.detach() for name, p in self.agent.named_parameters() if p is not self.alpha
+    def metric_fields(self) -> dict:
+        """Search columns for metrics.csv: tau, expected cost (unscaled), alpha entropy, skip
+        share."""
+        return {
+            "tau": self.tau,
+            "expected_cost": float(self.expected_cost().item()) if self.samples else None,
+            "alpha_entropy": self.supernet.alpha_entropy(),
+            "skip_share": self.supernet.skip_share(),
         }
 
-        def loss_on(batch: Batch, with_cost: bool):
-            def loss(w: dict[str, Tensor]) -> Tensor:
-                generator = torch.Generator().manual_seed(seed)  # the same noise at every w
-                self.supernet.set_sampling(self.sampler, self.tau, generator)
-                buffers = {k: b.clone() for k, b in self.agent.named_buffers()}
-                logits, values = functional_call(self.agent, {**w, **buffers}, (batch.obs,))
-                total = batch_loss(logits, values, batch, **loss_kwargs)
-                if with_cost:
-                    total = total + self.cfg.cost_lambda * self._sample_cost(
-                        self.supernet.last_sample
-                    )
-                return total
+    @contextmanager
+    def evaluation(self) -> Iterator[bool]:
+        """Test the derived (argmax) architecture, noise-free."""
+        with self.derived_network():
+            yield True
 
-            return loss
-
-        grad = darts_alpha_grad(
-            loss_on(train, False),
-            loss_on(val, True),
-            weights,
-            self.alpha,
-            xi,
-            second_order=self.cfg.strategy == "bi-level",
-        )
-        self.optimizer.zero_grad(set_to_none=True)
-        self.alpha.grad = grad.detach()
-        self.optimizer.step()
-        self.optimizer.zero_grad(set_to_none=True)
-
-    # --- evaluation and logs -----------------------------------------------------------------
     @contextmanager
     def derived_network(self) -> Iterator[None]:
         """Within the block the supernet runs its derived (argmax) architecture, noise-free."""
@@ -170,16 +160,7 @@ class SearchController:
         finally:
             self.supernet._sampling = previous
 
-    def log_row(self) -> dict:
-        """Search columns for metrics.csv: tau, expected MACs, alpha entropy, skip share."""
-        expected = float(self.cost().item() / self.cfg.cost_lambda) if self.samples else None
-        return {
-            "tau": self.tau,
-            "expected_cost": expected if self.cfg.cost_lambda else None,
-            "alpha_entropy": self.supernet.alpha_entropy(),
-            "skip_share": self.supernet.skip_share(),
-        }
-
+    # --- logs -------------------------------------------------------------------------------
     def alpha_rows(self, step: int) -> list[dict]:
         """alpha.csv rows: op probabilities per cell at `step`."""
         probs = self.supernet.probabilities()
@@ -219,20 +200,74 @@ class SearchController:
 
     def state_dict(self) -> dict:
         """What a checkpoint needs beyond the agent's weights (alpha lives in those)."""
-        return {
-            "optimizer": self.optimizer.state_dict(),
-            "last_arch": self.last_arch,
-            "hardware_step": self.hardware_step,
-            "hardware_arch": self.hardware.arch if self.hardware else None,
-        }
+        return {"optimizer": self.optimizer.state_dict(), "last_arch": self.last_arch,
+                **self.cost.state_dict()}  # fmt: skip
 
     def load_state_dict(self, state: dict) -> None:
-        """Restore the alpha optimiser and the last derived architecture."""
+        """Restore the alpha optimiser, the last derived architecture and the cost's state."""
         self.optimizer.load_state_dict(state["optimizer"])
         self.last_arch = state["last_arch"]
-        self.hardware_step = state.get("hardware_step", -1)
-        if state.get("hardware_arch") is not None:  # DAS is seeded: the same design again
-            self._search_hardware(state["hardware_arch"])
+        self.cost.load_state_dict(state)
+
+
+class OneLevelSearch(DnasSearch):
+    """A2D's search (vanilla DNAS without distillation): weights and alpha from one loss."""
+
+    def total_loss(self, task_loss: Tensor) -> Tensor:
+        return a2d_objective(task_loss, self.expected_cost(), self.cfg.cost_lambda)
+
+    def after_backward(self, batch: Batch, lr: float) -> None:
+        """Adam step of alpha from the gradient the shared backward left on it."""
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+
+
+class BiLevelSearch(DnasSearch):
+    """DARTS: this rollout validates an alpha step unrolled on the previous one."""
+
+    def begin_segment(self, seed: int) -> None:
+        super().begin_segment(seed)
+        self.previous: Batch | None = None  # the last rollout, the alpha step's train batch
+
+    def after_backward(self, batch: Batch, lr: float) -> None:
+        self.optimizer.zero_grad(set_to_none=True)  # the A2C backward's alpha gradient
+        if self.previous is not None:
+            seed = self.segment_seed * 1_000_003 + self.update
+            self.bilevel_step(self.previous, batch, xi=lr, seed=seed)
+        self.previous = batch
+
+    def bilevel_step(self, train: Batch, val: Batch, xi: float, seed: int) -> None:
+        """Alpha step on `val` through one virtual weight step on `train` (DARTS Eq. 6-8)."""
+        weights = {
+            name: p.detach() for name, p in self.agent.named_parameters() if p is not self.alpha
+        }
+        settings = loss_kwargs(self.cfg)
+
+        def loss_on(batch: Batch, with_cost: bool):
+            def loss(w: dict[str, Tensor]) -> Tensor:
+                generator = torch.Generator().manual_seed(seed)  # the same noise at every w
+                self.supernet.set_sampling(self.sampler, self.tau, generator)
+                buffers = {k: b.clone() for k, b in self.agent.named_buffers()}
+                logits, values = functional_call(self.agent, {**w, **buffers}, (batch.obs,))
+                total = batch_loss(logits, values, batch, **settings)
+                if with_cost:
+                    total = total + self.cfg.cost_lambda * self.cost(self.supernet.last_sample)
+                return total
+
+            return loss
+
+        grad = darts_alpha_grad(
+            loss_on(train, False),
+            loss_on(val, True),
+            weights,
+            self.alpha,
+            xi,
+            second_order=self.cfg.strategy == "bi-level",
+        )
+        self.optimizer.zero_grad(set_to_none=True)
+        self.alpha.grad = grad.detach()
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
 
 
 def batch_loss(logits: Tensor, values: Tensor | None, batch: Batch, **loss_kwargs) -> Tensor:
@@ -247,3 +282,12 @@ def batch_loss(logits: Tensor, values: Tensor | None, batch: Batch, **loss_kwarg
         **loss_kwargs,
     )
     return loss.total + distill.total
+
+
+def make_search(cfg: SearchConfig, agent: nn.Module, run: RunDir, cost=None) -> DnasSearch:
+    """The search plug-in of `cfg.strategy`, with the MACs cost unless `cost` is given."""
+    device = train_device()
+    if device.type != "cpu":
+        raise ValueError(f"the differentiable searches train on the CPU only, not on {device}")
+    search = OneLevelSearch if cfg.strategy == "one-level" else BiLevelSearch
+    return search(cfg, agent, run, cost)

@@ -241,7 +241,20 @@ def save_arch(
 
 def load_arch(path: str | Path) -> dict[str, str]:
     """Read and validate an architecture file: the wrapped form, or a bare mapping of cells."""
-    data = json.loads(Path(path).read_text())
+    path = Path(path)
+    if path.is_dir():
+        found = sorted(p.name for p in path.glob("*.json"))
+        hint = f" (JSON files there: {', '.join(found)})" if found else ""
+        raise ArchitectureError(
+            f"{path} is a folder; --arch takes an architecture JSON file, e.g. the arch.json "
+            f"`workbench derive` writes{hint}"
+        )
+    if not path.exists():
+        raise ArchitectureError(f"{path}: no such architecture file")
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ArchitectureError(f"{path} is not JSON ({exc})") from None
     if not isinstance(data, dict):
         raise ArchitectureError(f"{path}: expected a JSON object, got {type(data).__name__}")
     if "arch" in data:

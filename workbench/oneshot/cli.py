@@ -7,24 +7,32 @@ import argparse
 import sys
 from pathlib import Path
 
+from workbench.config import PPOConfig
+from workbench.options import FieldOptions
+
+DELIBERATE_DEFAULTS: dict[tuple[str, str], str] = {
+    ("sweep-space", "checkpoint_interval"): "None: min(--steps, 1e6), as tabular_configs",
+    ("sweep-space", "tag"): "tabular: a benchmark's runs keep apart from other PPO runs",
+}
+"""Options that mirror a PPOConfig field but default otherwise, and why."""
+
 
 def add_sweep_space_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register `sweep-space` on the `workbench` sub-command parsers."""
-    from workbench.cli import parse_steps
-
     p = sub.add_parser(
         "sweep-space",
         help="train every architecture of a one-shot search space with PPO (tabular benchmark)",
     )
+    f = FieldOptions(p, PPOConfig)
     p.add_argument("--space", required=True, help="1 (25 archs) | 2 (32 archs)")
-    p.add_argument("--game", default="Breakout")
-    p.add_argument("--steps", type=parse_steps, default=10_000_000, help="per run; paper: 1e7")
+    f.add("game")
+    f.add("total_steps", "--steps", help="per run; paper: 1e7")
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--archs", type=int, nargs="+", help="architecture indices (default: all)")
-    p.add_argument("--backend", default="auto", help="auto | gymnasium | envpool")
-    p.add_argument("--eval-episodes", type=int, default=30)
-    p.add_argument("--checkpoint-interval", type=parse_steps, help="default: min(steps, 1e6)")
-    p.add_argument("--tag", default="tabular")
+    f.add("backend", help="auto | gymnasium | envpool")
+    f.add("eval_episodes")
+    f.add("checkpoint_interval", default=None, help="default: min(steps, 1e6)")
+    f.add("tag", default="tabular")
     p.add_argument("--out", type=Path, default=Path("runs"))
     p.set_defaults(func=sweep_space)
     return p
@@ -34,13 +42,11 @@ def sweep_space(args: argparse.Namespace) -> int:
     """Run the sweep the arguments describe and print where its table is."""
     from workbench.oneshot.tabular import run_tabular, tabular_path
 
-    overrides = {"backend": args.backend, "eval_episodes": args.eval_episodes}
-    if args.checkpoint_interval:
-        overrides["checkpoint_interval"] = args.checkpoint_interval
+    overrides = args.config_options.values(args)
+    game, steps, tag = (overrides.pop(name) for name in ("game", "total_steps", "tag"))
     table = run_tabular(
-        args.space, args.game, args.steps, args.seeds, args.out, archs=args.archs,
-        tag=args.tag, **overrides,
-    )  # fmt: skip
+        args.space, game, steps, args.seeds, args.out, archs=args.archs, tag=tag, **overrides
+    )
     columns = ["arch", "kernels", "reward_mean", "total_reward", "test_score"]
     print(table[columns].to_string(index=False))
     print(f"table: {tabular_path(args.out, args.space, args.game, args.tag)}")

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from workbench.config import _check_positive_int
+from workbench.config import PPOConfig, _check_positive_int
 from workbench.oneshot.spaces import OneShotSpace, get_space
-from workbench.rl.ppo import PPOConfig
+from workbench.runs.kinds import config_from_dict, kind_of
 
 METHODS = ("spos", "enas")
 
@@ -64,17 +65,32 @@ class OneShotConfig(PPOConfig):
         if not 0 <= self.baseline_momentum < 1:
             raise ValueError(f"baseline_momentum must be in [0, 1), got {self.baseline_momentum}")
 
+    @property
+    def kind(self) -> str:
+        """The run kind: oneshot (SPOS or ENAS)."""
+        return "oneshot"
+
+
+def oneshot_config(run_dir: str | Path) -> OneShotConfig:
+    """The OneShotConfig of a one-shot search's run folder (its config.json); ValueError naming
+    the run's kind for any other run."""
+    config = json.loads((Path(run_dir) / "config.json").read_text())
+    kind = kind_of(config)
+    if kind != "oneshot":
+        raise ValueError(f"{run_dir} is not a one-shot search run (SPOS, ENAS) but a {kind} run")
+    return config_from_dict(config)
+
 
 def search_run(
     run_dir: Path, method: str, archs: Sequence[int] | None
 ) -> tuple[dict, OneShotSpace, list[int]]:
     """(config, space, candidates) of a `method` search's run folder, from its config.json (no
-    checkpoint needed); the whole space when `archs` is None. Raises for another method's run
-    or a candidate outside the space."""
-    config = json.loads((run_dir / "config.json").read_text())
-    if config.get("method") != method:
-        found = config.get("method")
-        raise ValueError(f"{run_dir} is not a {method} search run (method {found!r})")
+    checkpoint needed); the whole space when `archs` is None. Raises for another kind or
+    method's run or a candidate outside the space."""
+    cfg = oneshot_config(run_dir)
+    if cfg.method != method:
+        raise ValueError(f"{run_dir} is not a {method} search run (method {cfg.method!r})")
+    config = dataclasses.asdict(cfg)
     space = get_space(config["space"])
     archs = list(range(len(space))) if archs is None else [int(a) for a in archs]
     for a in archs:

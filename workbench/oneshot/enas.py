@@ -24,10 +24,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from workbench.experiments.runs import finished_steps, load_checkpoint_file
 from workbench.oneshot.config import OneShotConfig, search_run
 from workbench.oneshot.spaces import OneShotSpace, OneShotSupernet, get_space
-from workbench.rl.ppo import ArchSchedule, cosine_lr
+from workbench.rl.engine import Plugin
+from workbench.rl.ppo import cosine_lr
+from workbench.runs.folder import RunDir, finished_steps, load_checkpoint_file
 
 CONTROLLER_EPS = 1e-5
 CONTROLLER_PROXY = "controller.csv"  # a search's proxy: its controller's probabilities
@@ -117,14 +118,20 @@ def update_baseline(baseline: float, rewards: Sequence[float], momentum: float) 
     return momentum * baseline + (1.0 - momentum) * float(sum(rewards) / len(rewards))
 
 
-class ControllerSchedule(ArchSchedule):
+class ControllerSchedule(Plugin):
     """ENAS: the controller's child runs until it has had `child_updates` PPO updates."""
 
+    checkpoint_key = "schedule"
+
     def __init__(
-        self, supernet: OneShotSupernet, controller: Controller, cfg: OneShotConfig
+        self,
+        supernet: OneShotSupernet,
+        controller: Controller,
+        cfg: OneShotConfig,
+        run: RunDir | None = None,
     ) -> None:
         controller.check_space(supernet.space)
-        self.supernet, self.controller, self.cfg = supernet, controller, cfg
+        self.supernet, self.controller, self.cfg, self.run = supernet, controller, cfg, run
         self.optimizer = torch.optim.Adam(
             controller.parameters(), lr=cfg.controller_lr, eps=CONTROLLER_EPS
         )
@@ -137,14 +144,21 @@ class ControllerSchedule(ArchSchedule):
         self.child_returns: list[float] = []
         self.pending: list[tuple[int, float]] = []
 
-    def begin_update(self, update: int, generator: torch.Generator) -> None:
+    def begin_update(self, update: int, step: int, generator: torch.Generator) -> None:
         """Sample a new child when the last one has had its updates."""
         if self.child is None:
             self.child = self.controller.sample(generator)
         self.supernet.set_arch(self.child)
 
     def end_update(self, step: int, returns: list[float], generator: torch.Generator) -> list:
-        """Close the child after its updates; a controller step after `children_per_step`."""
+        """Close the child after its updates (an archs.csv row, also returned); a controller
+        step after `children_per_step`."""
+        rows = self._close_child(step, returns)
+        if self.run is not None:
+            self.run.append("archs.csv", rows)
+        return rows
+
+    def _close_child(self, step: int, returns: list[float]) -> list:
         self.child_returns.extend(returns)
         self.child_updates_done += 1
         if self.child_updates_done < self.cfg.child_updates:
@@ -189,7 +203,7 @@ class ControllerSchedule(ArchSchedule):
         self.controller_steps += 1
         return loss_value
 
-    def log_fields(self) -> dict:
+    def episode_fields(self) -> dict:
         return {"arch": self.supernet.arch}
 
     @contextmanager

@@ -7,46 +7,41 @@ supernet's weights; ENAS: the controller's probability) is computed from its las
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from workbench.models import ActorCritic
-from workbench.oneshot.config import OneShotConfig
+from workbench.oneshot.config import OneShotConfig, oneshot_config
 from workbench.oneshot.enas import Controller, ControllerSchedule, enas_proxy
 from workbench.oneshot.spaces import OneShotSupernet
 from workbench.oneshot.spos import UniformPaths, spos_ranking
-from workbench.rl.a2c import TrainResult
-from workbench.rl.ppo import ArchSchedule, env_spec, train_run
+from workbench.rl.engine import Plugin, train
+from workbench.runs.folder import RunDir
 
 
-def build_search(cfg: OneShotConfig, num_actions: int, obs_shape: tuple[int, ...]):
-    """The supernet agent and the architecture schedule of a search config."""
-    supernet = OneShotSupernet(cfg.space, obs_shape[0], obs_shape[-1])
-    agent = ActorCritic(supernet, num_actions)
-    schedule: ArchSchedule
-    if cfg.method == "spos":
-        schedule = UniformPaths(supernet)
-    else:
-        schedule = ControllerSchedule(supernet, Controller(cfg.space, cfg.controller_hidden), cfg)
-    return agent, schedule
-
-
-def train_oneshot(
+def build_supernet_agent(
     cfg: OneShotConfig,
-    run_dir: str | Path,
-    *,
-    progress: bool | None = None,
-    stop_after_segments: int | None = None,
-    tensorboard: bool = False,
-) -> TrainResult:
-    """Fit the supernet (and, for ENAS, the controller) into `run_dir`; resumes exactly."""
-    return train_run(
-        cfg, run_dir, lambda run: build_search(cfg, *env_spec(cfg)), progress=progress,
-        stop_after_segments=stop_after_segments, tensorboard=tensorboard,
-    )  # fmt: skip
+    num_actions: int,
+    obs_shape: tuple[int, ...] | None = None,
+    critic: bool = True,
+) -> ActorCritic:
+    """The weight-sharing supernet of the config's space with the two heads."""
+    channels, size = (obs_shape[0], obs_shape[-1]) if obs_shape else (4, 84)
+    return ActorCritic(OneShotSupernet(cfg.space, channels, size), num_actions, critic=critic)
+
+
+def make_schedule(cfg: OneShotConfig, agent: ActorCritic, run: RunDir | None = None) -> Plugin:
+    """The architecture schedule of a search: SPOS's uniform paths or ENAS's controller."""
+    supernet = agent.backbone
+    if cfg.method == "spos":
+        return UniformPaths(supernet, run)
+    return ControllerSchedule(supernet, Controller(cfg.space, cfg.controller_hidden), cfg, run)
+
+
+train_oneshot = train
+"""Fit the supernet (and, for ENAS, the controller) into a run folder; resumes exactly."""
 
 
 def search_proxy(
@@ -60,7 +55,7 @@ def search_proxy(
 
     SPOS plays `episodes` test games per candidate (common env `seed`); ENAS needs no games.
     """
-    config = json.loads((Path(run_dir) / "config.json").read_text())
-    if config.get("method") == "enas":
+    cfg = oneshot_config(run_dir)
+    if cfg.method == "enas":
         return enas_proxy(run_dir, archs)
     return spos_ranking(run_dir, archs, episodes=episodes, seed=seed)

@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from workbench.config import ONESHOT_SPACE_SIZES
 from workbench.models.blocks import conv_output_size
 from workbench.names import check_name
 
@@ -144,6 +145,12 @@ def register_space(space: OneShotSpace) -> OneShotSpace:
     """Add a space to the registry under its number."""
     if space.number in _SPACES:
         raise ValueError(f"search space {space.number} is registered twice")
+    if ONESHOT_SPACE_SIZES.get(space.number, len(space)) != len(space):
+        raise ValueError(
+            f"search space {space.number} has {len(space)} architectures but "
+            f"workbench.config.ONESHOT_SPACE_SIZES (what PPOConfig checks arch_index against) "
+            f"says {ONESHOT_SPACE_SIZES[space.number]}"
+        )
     _SPACES[space.number] = space
     return space
 

@@ -18,34 +18,39 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from workbench.experiments.runs import finished_steps, load_checkpoint_file
+from workbench.device import train_device
 from workbench.models import ActorCritic
 from workbench.oneshot.config import search_run
 from workbench.oneshot.spaces import OneShotSupernet
-from workbench.rl.device import train_device
+from workbench.rl.engine import Plugin
 from workbench.rl.evaluation import evaluate
-from workbench.rl.ppo import ArchSchedule
+from workbench.runs.folder import RunDir, finished_steps, load_checkpoint_file
 
 RANKING = "ranking.csv"
 
 
-class UniformPaths(ArchSchedule):
+class UniformPaths(Plugin):
     """SPOS fitting: a uniformly drawn architecture per update (one PPO update per path)."""
 
-    def __init__(self, supernet: OneShotSupernet) -> None:
-        self.supernet = supernet
+    checkpoint_key = "schedule"
 
-    def begin_update(self, update: int, generator: torch.Generator) -> None:
+    def __init__(self, supernet: OneShotSupernet, run: RunDir | None = None) -> None:
+        self.supernet, self.run = supernet, run
+
+    def begin_update(self, update: int, step: int, generator: torch.Generator) -> None:
         """Draw this update's architecture."""
         n = len(self.supernet.space)
         self.supernet.set_arch(int(torch.randint(n, (1,), generator=generator)))
 
     def end_update(self, step: int, returns: list[float], generator: torch.Generator) -> list:
-        """One archs.csv row per update: the path it trained."""
+        """One archs.csv row per update: the path it trained (also returned)."""
         arch = self.supernet.arch
-        return [{"step": step, "arch": arch, "kernels": self.supernet.space.label(arch)}]
+        rows = [{"step": step, "arch": arch, "kernels": self.supernet.space.label(arch)}]
+        if self.run is not None:
+            self.run.append("archs.csv", rows)
+        return rows
 
-    def log_fields(self) -> dict:
+    def episode_fields(self) -> dict:
         return {"arch": self.supernet.arch}
 
     @contextmanager

@@ -19,14 +19,14 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from workbench.experiments.presets import Preset
-from workbench.experiments.runs import run_name
 from workbench.oneshot.config import METHODS, OneShotConfig
 from workbench.oneshot.random_search import random_search
 from workbench.oneshot.search import search_proxy, train_oneshot
 from workbench.oneshot.selection import METRICS, proxy_tau, select_architecture
 from workbench.oneshot.spaces import get_space
 from workbench.oneshot.tabular import load_tabular, run_tabular, tabular_path
+from workbench.presets import Preset
+from workbench.runs.folder import run_name
 
 PAPER_TABLE1 = {
     # (space, game, method, metric): (mean, std) of Mazyavkina et al. Tab. 1

@@ -20,9 +20,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from workbench.experiments.runs import run_name
+from workbench.config import PPOConfig
 from workbench.oneshot.spaces import OneShotSpace, get_space
-from workbench.rl.ppo import PPOConfig, train_ppo
+from workbench.runs.folder import run_name
+from workbench.runs.kinds import get_kind
 
 METRIC_COLUMNS = ("reward_mean", "total_reward", "test_score")
 
@@ -96,7 +97,7 @@ def run_tabular(
     rows = []
     for cfg in configs:
         path = Path(runs_dir) / run_name(cfg.game, cfg.model, cfg.tag, cfg.seed)
-        train_ppo(cfg, path, progress=progress)
+        get_kind(cfg.kind).train(cfg, path, progress=progress)
         rows.append({"arch": cfg.arch_index, "seed": cfg.seed, **run_metrics(path)})
     table = summarize(pd.DataFrame(rows), space, game, budget)
     path = tabular_path(runs_dir, space, game, tag)

@@ -14,9 +14,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from workbench.device import module_device
 from workbench.envs import make_atari_env
 from workbench.progress import progress_bar
-from workbench.rl.device import module_device
+
+
+class NonFinitePolicy(ValueError):
+    """The agent's policy logits are NaN or infinite: its weights diverged."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,11 @@ def evaluate(
             with torch.inference_mode():
                 logits, _ = agent(torch.from_numpy(obs).to(device))
             logits = logits.cpu()  # sampled with the CPU generator: the same games on any device
+            if not torch.isfinite(logits).all():
+                raise NonFinitePolicy(
+                    f"the policy is not finite: its logits on {game} contain NaN or inf, so its "
+                    "weights diverged and it cannot play"
+                )
             obs, _, _, _, infos = env.step(select_actions(logits, greedy, generator).numpy())
             for i in np.flatnonzero(infos["game_over"]):
                 if done[i] < quota[i]:

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import torch
 
-from workbench.experiments.runs import CheckpointError, load_checkpoint_file
-from workbench.models import ActorCritic, agent_from_state
+from workbench.models import ActorCritic
 from workbench.names import check_name
+from workbench.runs.folder import CheckpointError, load_checkpoint_file
+from workbench.runs.kinds import agent_from_state
 
 TEACHERS_DIR = Path(__file__).resolve().parent.parent / "teachers"
 TEACHER_FILE = "teacher.pt"

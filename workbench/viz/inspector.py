@@ -1,6 +1,7 @@
 """What the architecture inspector shows, as pure functions: search runs in, figures and tables out.
 
-A search run folder (written by `workbench search`) holds `config.json` (with a `space` key),
+A search run folder (written by `workbench search` or `cosearch`) holds `config.json` (of run
+kind dnas or cosearch, workbench.runs.kinds),
 `alpha.csv` (op probabilities per cell at every logged step) and `archs.csv` (the derived
 architecture each time it changed). For one logged step this module gives the alpha heatmap, the
 derived architecture (argmax of alpha per cell; archs.csv settles float32 ties of the logged
@@ -37,6 +38,7 @@ from workbench.hardware import (
 from workbench.models import create_model
 from workbench.models.profile import count_macs, count_params, layer_table
 from workbench.nas.space import SearchSpace, build_model, get_space, validate_arch
+from workbench.runs.kinds import kind_of
 
 EXAMPLE_RUN = Path(__file__).resolve().parents[1] / "examples" / "search_breakout_a2d"
 """The smoke-size search run shipped with the package (see its README.md)."""
@@ -44,6 +46,8 @@ INPUT_SHAPE = (4, 84, 84)
 """Atari frame stack the costs are measured for."""
 REQUIRED_FILES = ("config.json", "alpha.csv", "archs.csv")
 """Files that make a folder a search run."""
+SEARCH_KINDS = ("dnas", "cosearch")
+"""Run kinds whose folders the inspector reads (differentiable searches of workbench.nas)."""
 TIE_TOLERANCE = 1e-6
 """Probabilities closer than this count as tied when archs.csv settles the argmax."""
 DNNBUILDER = "DNNBuilder-like (ZC706)"
@@ -72,7 +76,7 @@ FIXED_COLOR = "#7f7f7f"
 
 
 class NotASearchRunError(ValueError):
-    """A folder that is not a search run (no config.json with a space, alpha.csv or archs.csv)."""
+    """A folder that is not a search run (no search's config.json, alpha.csv or archs.csv)."""
 
 
 @dataclass(frozen=True)
@@ -107,8 +111,8 @@ def load_search_run(run_dir: str | Path) -> SearchRun:
     """Read a search run folder; NotASearchRunError says what is missing."""
     path = Path(run_dir)
     hint = (
-        "a search run folder (written by `workbench search`) holds config.json with a 'space' "
-        f"key, alpha.csv and archs.csv; got {path}"
+        "a search run folder (written by `workbench search`) holds config.json of a search "
+        f"(run kind {' or '.join(SEARCH_KINDS)}), alpha.csv and archs.csv; got {path}"
     )
     if not path.is_dir():
         raise NotASearchRunError(f"not a folder: {hint}")
@@ -116,8 +120,10 @@ def load_search_run(run_dir: str | Path) -> SearchRun:
     if missing:
         raise NotASearchRunError(f"missing {', '.join(missing)}: {hint}")
     config = json.loads((path / "config.json").read_text())
-    if not isinstance(config, dict) or "space" not in config:
-        raise NotASearchRunError(f"config.json has no 'space' key (a training run?): {hint}")
+    kind = _run_kind(config)
+    if kind not in SEARCH_KINDS:
+        what = f"of run kind {kind!r}" if kind else "of no run kind"
+        raise NotASearchRunError(f"config.json is {what}, not a search: {hint}")
     space = get_space(config["space"])
     alpha = pd.read_csv(path / "alpha.csv")
     absent = [c for c in ("step", "cell", *space.ops) if c not in alpha.columns]
@@ -141,9 +147,17 @@ def is_search_run(path: str | Path) -> bool:
     if not all((path / name).is_file() for name in REQUIRED_FILES):
         return False
     try:
-        return "space" in json.loads((path / "config.json").read_text())
-    except (json.JSONDecodeError, TypeError):
+        return _run_kind(json.loads((path / "config.json").read_text())) in SEARCH_KINDS
+    except json.JSONDecodeError:
         return False
+
+
+def _run_kind(config: object) -> str | None:
+    """The run kind of a config.json's content, None when it is no run kind's config."""
+    try:
+        return kind_of(config) if isinstance(config, dict) else None
+    except (TypeError, ValueError):
+        return None
 
 
 def find_search_runs(root: str | Path) -> list[Path]:

@@ -5,6 +5,10 @@ Layout of `runs/<game>__<model>__<tag>__s<seed>/`:
   result.json (once the budget is reached), checkpoints/latest.pt (+ .sha256), checkpoints/best.pt.
 A finished run is recognised by result.json alone, so run records can be kept (or committed)
 without their checkpoints and reports redrawn from them without retraining.
+
+config.json names the run's kind first (workbench.runs.kinds), then the config's fields; the
+kind is never hashed or compared (it follows from the fields), so a folder written before kinds
+were recorded is the same run as a new one of the same config.
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ import hashlib
 import io
 import json
 import os
+import sys
 import threading
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,7 +31,8 @@ from typing import Any
 import pandas as pd
 import torch
 
-from workbench.experiments.provenance import environment_info
+from workbench.runs.kinds import KIND_KEY, fields_of, kind_of
+from workbench.runs.provenance import environment_info
 
 LOGS = (
     "metrics.csv",
@@ -44,14 +51,34 @@ class CheckpointError(RuntimeError):
     """A checkpoint that is missing, truncated or corrupted; never used silently."""
 
 
+class CheckpointFallback(UserWarning):
+    """The newest checkpoint was bad; training resumed from the one before it."""
+
+
+PREVIOUS = "previous"
+"""The segment checkpoint before `latest`, kept so that a corrupted newest one loses a segment."""
+
+
 def run_name(game: str, model: str, tag: str, seed: int) -> str:
     """Folder name of a run: `<game>__<model>__<tag>__s<seed>`."""
     return f"{game}__{model}__{tag}__s{seed}"
 
 
 def config_hash(config: dict) -> str:
-    """Short stable hash of a config dict (keys sorted)."""
-    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:12]
+    """Short stable hash of a config dict (keys sorted; a `kind` key is left out)."""
+    return hashlib.sha256(json.dumps(fields_of(config), sort_keys=True).encode()).hexdigest()[:12]
+
+
+def config_fields(config: Any) -> dict:
+    """The fields of a config, a dataclass (`asdict`) or a dict (without its `kind`)."""
+    return dataclasses.asdict(config) if dataclasses.is_dataclass(config) else fields_of(config)
+
+
+def config_record(config: Any) -> dict:
+    """What config.json holds: the run's kind first (when the config names one), then the
+    fields."""
+    kind = config.get(KIND_KEY) if isinstance(config, dict) else getattr(config, "kind", None)
+    return {**({KIND_KEY: kind} if kind else {}), **config_fields(config)}
 
 
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -107,7 +134,7 @@ def _create_exclusive(path: Path, data: bytes) -> bool:
 
 def run_finished(path: str | Path, config: Any) -> bool:
     """Whether the run folder `path` holds a finished run of `config`; creates nothing."""
-    fields = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else config
+    fields = config_fields(config)
     result_file = Path(path) / RESULT
     if not result_file.exists():
         return False
@@ -121,7 +148,7 @@ def run_finished(path: str | Path, config: Any) -> bool:
     cfg_file = Path(path) / "config.json"
     if not cfg_file.exists():
         return False
-    stored = json.loads(cfg_file.read_text())
+    stored = fields_of(json.loads(cfg_file.read_text()))
     return (
         result["config_hash"] == config_hash(stored)
         and _with_new_defaults(stored, config) == fields
@@ -133,11 +160,12 @@ class RunDir:
 
     def __init__(self, path: str | Path, config: Any) -> None:
         self.path = Path(path)
-        self.config = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else config
+        self.config = config_fields(config)  # the fields (no kind): hashed and compared
         self._source = config  # the dataclass, whose field defaults tell old folders apart
         (self.path / "checkpoints").mkdir(parents=True, exist_ok=True)
         cfg_file = self.path / "config.json"
-        if not _create_exclusive(cfg_file, json.dumps(self.config, indent=2).encode()):
+        record = json.dumps(config_record(config), indent=2).encode()
+        if not _create_exclusive(cfg_file, record):
             check_same_config(self.path, config)
         # provenance of the training: written once, never by a later reader of a finished run
         env = json.dumps(environment_info(), indent=2).encode()
@@ -177,7 +205,9 @@ class RunDir:
         """Write checkpoints/<name>.pt atomically with a sha256 sidecar."""
         buffer = io.BytesIO()
         torch.save(state, buffer)
-        data = buffer.getvalue()
+        return self._save_bytes(buffer.getvalue(), name)
+
+    def _save_bytes(self, data: bytes, name: str) -> Path:
         path = self.path / "checkpoints" / f"{name}.pt"
         digest = hashlib.sha256(data).hexdigest().encode()
         # new digest, then data, then digest: a kill at any point leaves a pair that verifies
@@ -185,6 +215,36 @@ class RunDir:
         _atomic_write_bytes(path, data)
         os.replace(path.with_suffix(".pt.sha256.new"), path.with_suffix(".pt.sha256"))
         return path
+
+    def save_segment_checkpoint(self, state: dict) -> Path:
+        """The checkpoint at a segment's end as `latest`; the one it replaces, if it verifies,
+        is kept as `previous`, so a corrupted newest checkpoint costs one segment, not the run."""
+        latest = self.path / "checkpoints" / "latest.pt"
+        if latest.exists():
+            try:
+                self._save_bytes(verified_bytes(latest), PREVIOUS)
+            except CheckpointError:
+                pass  # a corrupted latest never replaces a good previous
+        return self.save_checkpoint(state, "latest")
+
+    def load_resume_checkpoint(self) -> dict | None:
+        """The newest segment checkpoint that verifies (None: a fresh run). When `latest` is
+        corrupted or truncated, `previous` is used with a notice on stderr (and a warning)."""
+        if not self.has_checkpoint("latest") and not self.has_checkpoint(PREVIOUS):
+            return None
+        try:
+            return self.load_checkpoint("latest")
+        except CheckpointError as exc:
+            if not self.has_checkpoint(PREVIOUS):
+                raise
+            state = self.load_checkpoint(PREVIOUS)  # raises too when both are bad
+            message = (
+                f"{exc}\nresuming from checkpoints/{PREVIOUS}.pt (step {state['step']:,}) "
+                "instead: the segment after it is trained again"
+            )
+            print(f"warning: {message}", file=sys.stderr)
+            warnings.warn(message, CheckpointFallback, stacklevel=2)
+            return state
 
     def has_checkpoint(self, name: str = "latest") -> bool:
         """Whether checkpoints/<name>.pt exists."""
@@ -219,12 +279,19 @@ class RunDir:
         _atomic_write_bytes(self.path / name, json.dumps(data, indent=2).encode())
 
 
+def config_diff(path: str | Path, config: Any) -> dict[str, tuple[Any, Any]]:
+    """The fields in which the run folder's config.json differs from `config`: name -> (old,
+    new); empty when it holds this config (its kind and fields added since are not compared)."""
+    fields = config_fields(config)
+    stored = fields_of(json.loads((Path(path) / "config.json").read_text()))
+    old = _with_new_defaults(stored, config)
+    return {k: (old.get(k), v) for k, v in fields.items() if old.get(k) != v}
+
+
 def check_same_config(path: str | Path, config: Any) -> None:
     """ValueError, with the differing fields, when the run folder's config.json is not `config`."""
-    fields = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else config
-    old = _with_new_defaults(json.loads((Path(path) / "config.json").read_text()), config)
-    if old != fields:
-        diff = {k: (old.get(k), v) for k, v in fields.items() if old.get(k) != v}
+    diff = config_diff(path, config)
+    if diff:
         raise ValueError(
             f"{path} holds a run with another config (old, new): {diff}. "
             "Use another --out/--tag, or delete the folder to start over."
@@ -252,8 +319,8 @@ def finished_steps(path: str | Path) -> int | None:
     return int(result["steps"]) if result.get("completed", False) else None
 
 
-def load_checkpoint_file(path: str | Path) -> dict:
-    """Load a checkpoint after checking its sha256; CheckpointError says what is wrong."""
+def verified_bytes(path: str | Path) -> bytes:
+    """A checkpoint file's bytes after checking its sha256; CheckpointError says what is wrong."""
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"no checkpoint at {path}")
@@ -266,6 +333,12 @@ def load_checkpoint_file(path: str | Path) -> dict:
             f"{path} is corrupted or truncated (sha256 differs from {digest_file.name}); "
             "delete it to restart from scratch or restore it from a copy"
         )
+    return data
+
+
+def load_checkpoint_file(path: str | Path) -> dict:
+    """Load a checkpoint after checking its sha256; CheckpointError says what is wrong."""
+    data = verified_bytes(path)
     try:
         return torch.load(io.BytesIO(data), map_location="cpu", weights_only=False)
     except Exception as exc:
@@ -273,7 +346,8 @@ def load_checkpoint_file(path: str | Path) -> dict:
 
 
 def load_runs(root: str | Path, log: str = "evals.csv") -> pd.DataFrame:
-    """One tidy DataFrame of `log` across every run folder under `root`, with config columns."""
+    """One tidy DataFrame of `log` across every run folder under `root`, with config columns
+    (and `kind`, the run kind; None for a folder that is not a training run)."""
     frames = []
     for cfg_file in sorted(Path(root).glob("**/config.json")):
         path = cfg_file.parent / log
@@ -295,6 +369,15 @@ def load_runs(root: str | Path, log: str = "evals.csv") -> pd.DataFrame:
         ):
             if key in config:
                 df[key] = config[key]
+        df["kind"] = _kind_or_none(config)
         df["run"] = cfg_file.parent.name
         frames.append(df)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _kind_or_none(config: dict) -> str | None:
+    """The run kind of a config.json, None when it is no run kind's (e.g. a notebook job)."""
+    try:
+        return kind_of(config)
+    except (TypeError, ValueError):
+        return None

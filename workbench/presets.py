@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
 
+from workbench.config import RunConfig, SearchConfig
 from workbench.names import check_name
 from workbench.papers import A2D_TABLE1_GAMES, RLDARTS_TABLE5A_PPO_CLASSIC
 
@@ -177,3 +179,28 @@ PRESETS: dict[str, Preset] = {
 def get_preset(name: str) -> Preset:
     """The preset called `name` (smoke, laptop or paper)."""
     return PRESETS[check_name(name, PRESETS, "preset")]
+
+
+Config = TypeVar("Config", bound=RunConfig)
+
+
+def preset_config(preset: Preset, config_class: type[Config], **fields: Any) -> Config:
+    """A config of `config_class` at the preset's budget: the one place a preset turns into a
+    config, for the notebooks (workbench.experiments.training_grid) and the sweeps' grids
+    (workbench.experiments.grid) alike, so that both name the same runs.
+
+    The budget: `train_steps` agent steps, a test of `eval_episodes` games every
+    `eval_interval` steps, a checkpoint every `checkpoint_interval`, a metrics row every 1e4
+    steps (or once for a shorter run); a search logs alpha 20 times. `fields` (game, model,
+    seed, tag, arm fields, overrides) take precedence.
+    """
+    budget: dict[str, Any] = {
+        "total_steps": preset.train_steps,
+        "eval_interval": preset.eval_interval,
+        "eval_episodes": preset.eval_episodes,
+        "checkpoint_interval": preset.checkpoint_interval,
+        "log_interval": min(10_000, preset.train_steps),
+    }
+    if issubclass(config_class, SearchConfig):
+        budget["alpha_log_interval"] = max(preset.train_steps // 20, 1)
+    return config_class(**{**budget, **fields})

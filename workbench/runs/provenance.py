@@ -91,7 +91,7 @@ def cpu_model() -> str:
 
 def _training_device() -> dict:
     """The device training runs its networks on ($WORKBENCH_DEVICE; the CPU by default)."""
-    from workbench.rl.device import device_info, train_device
+    from workbench.device import device_info, train_device
 
     try:
         return device_info(train_device())
